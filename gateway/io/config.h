@@ -1,0 +1,53 @@
+/*
+ * config.h — the site configuration (YAML) and the drug library it names.
+ *
+ * dg_config_load() reads and validates everything before the gateway starts;
+ * a bad file is refused with an error naming the file, line and key
+ * (`dosegate --check-config` prints the same). The reference for every key is
+ * docs/config.md.
+ */
+#ifndef DG_CONFIG_H
+#define DG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../core/druglib.h"
+
+#define DG_PATH_MAX 512
+
+struct dg_link_settings {
+    char url[256];          /* ssl://host:port (TLS is mandatory) */
+    char client_id[64];     /* default "<gateway id>-device" / "<gateway id>-clinic" */
+    char ca_file[DG_PATH_MAX];
+    char cert_file[DG_PATH_MAX];
+    char key_file[DG_PATH_MAX];
+    int keepalive_s;        /* default 10, 2..600 */
+};
+
+enum dg_log_level { DG_LOG_DEBUG = 0, DG_LOG_INFO = 1, DG_LOG_WARN = 2, DG_LOG_ERROR = 3 };
+
+struct dg_config {
+    char path[DG_PATH_MAX];       /* the file it was loaded from */
+    char sha256_hex[65];          /* of the config file's bytes */
+    char gateway_id[64];          /* required; [A-Za-z0-9_.-]+ */
+    char site[64];                /* required; [A-Za-z0-9_.-]+ */
+    char topic_root[192];         /* default "dosegate/v1/<site>" */
+    enum dg_log_level log_level;  /* default info */
+    struct dg_link_settings device_link;
+    struct dg_link_settings clinic_link; /* default: a copy of device_link, client id "-clinic" */
+    int status_interval_s;        /* republish GatewayStatus; default 30, 1..3600 */
+    bool permit_to_infuse;        /* default false (issue 3) */
+    char drug_library_path[DG_PATH_MAX]; /* resolved relative to the config file */
+    struct dg_druglib druglib;
+};
+
+/*
+ * Load and validate the config at path and the drug library it names.
+ * Relative paths inside the file are resolved against the file's directory.
+ * On success returns 0. On failure returns -DG_ECONFIG and writes one line
+ * "FILE:LINE: KEY: problem" into err (errlen bytes).
+ */
+int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t errlen);
+
+#endif
