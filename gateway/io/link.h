@@ -40,6 +40,9 @@ struct dg_link_config {
     const void *will_payload;
     size_t will_len;
     int will_retained;
+    /* 1: MQTT persistent session (clean session off) so QoS 1 messages for
+       our subscriptions are queued by the broker while we are away. */
+    int persistent_session;
 };
 
 typedef struct dg_link dg_link;
