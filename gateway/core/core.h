@@ -1,0 +1,72 @@
+/*
+ * core.h — the pure interlock core: per-pump and per-bed state, the rules of
+ * the drug library, and the alert lifecycle.
+ *
+ * Pure: libc only, no I/O, no clock reads, no globals. Every input is a plain
+ * struct (types.h) plus the current time, passed in; every decision leaves
+ * through the sink (alerts, bed alarm snapshots, pump commands, audit
+ * events), synchronously, inside the call that caused it. Single-threaded:
+ * one core belongs to one thread (the gateway's loop thread).
+ *
+ * Rules implemented (docs/rules.md): infusion rate soft (medium alert) and
+ * hard (high alert, the drug entry's action: pause by default, latched until
+ * an acknowledgement with reset).
+ *
+ * Alert identity is (bed, condition, source device): one alert with a stable
+ * id for as long as the condition lasts, never one alert per message.
+ */
+#ifndef DG_CORE_H
+#define DG_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "druglib.h"
+#include "types.h"
+
+typedef struct dg_core dg_core;
+
+/* Time as the shell sees it when it calls the core. */
+struct dg_now {
+    uint64_t mono_ms; /* gateway monotonic clock: liveness */
+    uint64_t wall_ms; /* gateway wall clock, UTC ms: stamps on outputs */
+};
+
+struct dg_core_config {
+    const char *gateway_id;
+    /* Prefix making alert and command ids unique across gateway runs, e.g.
+       the start time in base 36. Copied. */
+    const char *id_prefix;
+    /* The drug library; borrowed, must outlive the core. */
+    const struct dg_druglib *druglib;
+};
+
+struct dg_core_stats {
+    uint32_t pumps;
+    uint32_t monitors;
+    uint32_t beds;
+    uint32_t active_alerts;
+    uint64_t duplicates; /* messages dropped as already processed */
+};
+
+/* Create a core; *out owned by the caller (dg_core_free). 0 or -DG_ENOMEM. */
+int dg_core_new(dg_core **out, const struct dg_core_config *cfg, const struct dg_sink *sink);
+void dg_core_free(dg_core *core);
+
+/*
+ * Feed one validated message. Returns 0 when processed, -DG_EDUP when it was
+ * already processed (same device, same session, sequence number not newer),
+ * -DG_ENOMEM when state could not grow (the message is then not processed and
+ * the caller must count and audit it).
+ */
+int dg_core_telemetry(dg_core *core, const struct dg_telemetry *t, struct dg_now now);
+int dg_core_vitals(dg_core *core, const struct dg_vitals *v, struct dg_now now);
+/*
+ * An acknowledgement from a dashboard. Returns 0, -DG_ENOTFOUND for an alert
+ * that is not active, -DG_EDUP for an ack_id already seen.
+ */
+int dg_core_ack(dg_core *core, const struct dg_ack *a, struct dg_now now);
+
+void dg_core_stats(const dg_core *core, struct dg_core_stats *out);
+
+#endif
