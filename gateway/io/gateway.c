@@ -1,0 +1,611 @@
+/*
+ * gateway.c — the shell around the interlock core (see gateway.h).
+ *
+ * Threading: everything here runs on the libuv loop thread. Paho's threads
+ * only ever touch the links' event queues (link.c); messages, connection
+ * changes and publish results reach this file as loop callbacks. The core is
+ * called only from here, so the core's state has exactly one thread.
+ *
+ * Data path:  device link message -> dg_topic_parse -> dg_codec_decode_* ->
+ * dg_core_* -> sink (alert / alarms / command / audit) -> dg_codec_encode_*
+ * -> dg_link_publish on the clinic link (alerts, alarms, audit) or the device
+ * link (commands). Rejected input is counted by reason, logged with the
+ * offending field, and audited; nothing that arrives is dropped silently.
+ *
+ * Time: the core gets the monotonic clock (uv_hrtime) for liveness and the
+ * wall clock for stamps; the clinical windows use the devices' own times,
+ * which travel inside the messages.
+ */
+#include "gateway.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "../core/alloc.h"
+#include "../core/core.h"
+#include "../core/error.h"
+#include "audit.h"
+#include "codec.h"
+#include "link.h"
+#include "log.h"
+
+#define DRAIN_TIMEOUT_MS 3000 /* shutdown: time the backlog gets to be acknowledged */
+#define TOPIC_MAX 320
+
+enum token_kind { TK_ALERT = 1, TK_ALARMS, TK_COMMAND, TK_AUDIT, TK_STATUS };
+
+struct gw {
+    const struct dg_config *cfg;
+    uv_loop_t loop;
+    dg_core *core;
+    dg_link *device, *clinic;
+    int links_open;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t status_timer, drain_timer;
+    uint64_t drain_started_ms;
+    int stopping;
+    int exit_code;
+    struct dg_audit_chain chain;
+    uint64_t start_wall_ms;
+    char id_prefix[24];
+    char status_topic[TOPIC_MAX];
+    uint8_t *offline_status;
+    size_t offline_status_len;
+
+    /* Counters (docs/operations: the status message and the stop summary). */
+    uint64_t accepted, duplicates, rejected_total;
+    uint64_t rejected[DG_REJECT__COUNT];
+    uint64_t published, publish_failed;
+    uint64_t alerts_out, commands_out, audit_out;
+};
+
+/* ------------------------------------------------------------ time */
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct dg_now now_get(void)
+{
+    struct dg_now n = {.mono_ms = uv_hrtime() / 1000000u, .wall_ms = wall_ms()};
+    return n;
+}
+
+/* ------------------------------------------------------------ publishing */
+
+/* Hand an encoded message to a link; buf is consumed (freed here). */
+static void publish(struct gw *g, dg_link *link, const char *topic, uint8_t *buf, size_t len,
+                    int retained, enum token_kind kind)
+{
+    if (!link) {
+        dg_free(buf);
+        return;
+    }
+    int rc = dg_link_publish(link, topic, buf, len, 1, retained, (uint64_t)kind);
+    dg_free(buf);
+    if (rc != 0) {
+        g->publish_failed++;
+        DG_ERROR("gateway", "msg=\"publish could not be queued\" link=%s topic=%s error=\"%s\"",
+                 dg_link_name(link), topic, dg_strerror(rc));
+    }
+}
+
+static void topic_for(struct gw *g, char *buf, enum dg_topic_kind kind, const char *id)
+{
+    if (dg_topic_format(buf, TOPIC_MAX, g->cfg->topic_root, kind, id) != 0)
+        buf[0] = '\0';
+}
+
+static void audit(struct gw *g, const struct dg_audit_event *ev)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = dg_audit_chain_append(&g->chain, g->cfg->gateway_id, wall_ms(), ev, &buf, &len);
+    if (rc != 0) {
+        DG_ERROR("audit", "msg=\"audit record could not be made\" event=%s error=\"%s\"",
+                 ev->event_type, dg_strerror(rc));
+        return;
+    }
+    char q[DG_TEXT_MAX + 64];
+    DG_INFO("audit", "seq=%" PRIu64 " event=%s outcome=%d participant=%s object=%s:%s detail=%s",
+            g->chain.seq, ev->event_type, (int)ev->outcome, ev->participant_id, ev->object_type,
+            ev->object_id, dg_log_q(q, sizeof q, ev->detail));
+    char topic[TOPIC_MAX];
+    topic_for(g, topic, DG_TOPIC_AUDIT, "");
+    g->audit_out++;
+    publish(g, g->clinic, topic, buf, len, 0, TK_AUDIT);
+}
+
+/* An audit event made by the shell itself (not the core). */
+static void audit_gw(struct gw *g, const char *type, const char *action,
+                     enum dg_audit_outcome outcome, enum dg_participant pk, const char *pid,
+                     const char *otype, const char *oid, const char *detail)
+{
+    struct dg_audit_event ev = {.event_type = type,
+                                .action = action,
+                                .outcome = outcome,
+                                .participant_kind = pk,
+                                .participant_id = pid,
+                                .object_type = otype,
+                                .object_id = oid,
+                                .detail = detail};
+    audit(g, &ev);
+}
+
+static int encode_status(struct gw *g, int online, uint8_t **buf, size_t *len)
+{
+    struct dg_core_stats st;
+    memset(&st, 0, sizeof st);
+    if (g->core)
+        dg_core_stats(g->core, &st);
+    struct dg_status s = {
+        .online = online,
+        .gateway_id = g->cfg->gateway_id,
+        .software_version = DG_VERSION,
+        .config_sha256 = g->cfg->sha256_hex,
+        .drug_library_id = g->cfg->druglib.id,
+        .drug_library_version = g->cfg->druglib.version,
+        .drug_library_sha256 = g->cfg->druglib.sha256_hex,
+        .start_time_ms = g->start_wall_ms,
+        .status_time_ms = wall_ms(),
+        .pumps_known = st.pumps,
+        .beds_known = st.beds,
+        .messages_accepted = g->accepted,
+        .messages_rejected = g->rejected_total,
+        .active_alerts = st.active_alerts,
+    };
+    return dg_codec_encode_status(&s, buf, len);
+}
+
+static void publish_status(struct gw *g, dg_link *link, int online)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (encode_status(g, online, &buf, &len) != 0) {
+        DG_ERROR("gateway", "msg=\"status could not be encoded\"");
+        return;
+    }
+    publish(g, link, g->status_topic, buf, len, 1, TK_STATUS);
+}
+
+/* ------------------------------------------------------------ core sink */
+
+static const char *const phase_names[] = {"", "raise", "update", "escalate", "deescalate",
+                                          "acknowledge", "clear"};
+static const char *const prio_names[] = {"none", "low", "medium", "high"};
+
+static void sink_alert(void *ctx, const struct dg_alert_event *ev)
+{
+    struct gw *g = ctx;
+    const struct dg_alert *a = ev->alert;
+    char q[DG_TEXT_MAX + 8];
+    DG_WARN("alert",
+            "phase=%s id=%s condition=%s priority=%s bed=%s pump=%s value=%.3f limit=%.3f "
+            "unit=%s message=%s",
+            phase_names[ev->phase], a->alert_id, a->condition, prio_names[a->priority],
+            a->bed_id, a->pump_id, a->value, a->limit, a->unit,
+            dg_log_q(q, sizeof q, a->message));
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (dg_codec_encode_alert(ev, &buf, &len) != 0) {
+        DG_ERROR("gateway", "msg=\"alert could not be encoded\" id=%s", a->alert_id);
+        return;
+    }
+    char topic[TOPIC_MAX];
+    topic_for(g, topic, DG_TOPIC_ALERT, a->bed_id);
+    g->alerts_out++;
+    publish(g, g->clinic, topic, buf, len, 0, TK_ALERT);
+}
+
+static void sink_alarms(void *ctx, const struct dg_alarm_snapshot *s)
+{
+    struct gw *g = ctx;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (dg_codec_encode_alarms(s, &buf, &len) != 0) {
+        DG_ERROR("gateway", "msg=\"alarm snapshot could not be encoded\" bed=%s", s->bed_id);
+        return;
+    }
+    char topic[TOPIC_MAX];
+    topic_for(g, topic, DG_TOPIC_ALARMS, s->bed_id);
+    DG_INFO("alarms", "bed=%s active=%zu highest=%s", s->bed_id, s->n_alerts,
+            prio_names[s->highest]);
+    publish(g, g->clinic, topic, buf, len, 1, TK_ALARMS);
+}
+
+static void sink_command(void *ctx, const struct dg_command *cmd)
+{
+    struct gw *g = ctx;
+    static const char *const names[] = {"", "pause", "stop", "permit"};
+    if (cmd->action != DG_CMD_PERMIT)
+        DG_WARN("command", "action=%s id=%s pump=%s alert=%s", names[cmd->action],
+                cmd->command_id, cmd->pump_id, cmd->reason_alert_id);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (dg_codec_encode_command(cmd, &buf, &len) != 0) {
+        DG_ERROR("gateway", "msg=\"command could not be encoded\" id=%s", cmd->command_id);
+        return;
+    }
+    char topic[TOPIC_MAX];
+    topic_for(g, topic, DG_TOPIC_COMMAND, cmd->pump_id);
+    g->commands_out++;
+    publish(g, g->device, topic, buf, len, 0, TK_COMMAND);
+}
+
+static void sink_audit(void *ctx, const struct dg_audit_event *ev)
+{
+    audit(ctx, ev);
+}
+
+/* ------------------------------------------------------------ inbound */
+
+static void reject(struct gw *g, const char *topic, const char *device_id,
+                   const struct dg_decode_error *err)
+{
+    enum dg_reject r = err->reason < DG_REJECT__COUNT ? err->reason : DG_REJECT_DECODE;
+    g->rejected[r]++;
+    g->rejected_total++;
+    char qt[TOPIC_MAX + 8], qd[DG_TEXT_MAX + 8];
+    DG_WARN("input", "msg=\"message rejected\" reason=%s field=%s topic=%s detail=%s",
+            dg_reject_name(r), err->field[0] ? err->field : "-",
+            dg_log_q(qt, sizeof qt, topic), dg_log_q(qd, sizeof qd, err->detail));
+    char detail[DG_TEXT_MAX + TOPIC_MAX + 64];
+    snprintf(detail, sizeof detail, "%s field=%s topic=%s: %s", dg_reject_name(r),
+             err->field[0] ? err->field : "-", topic, err->detail);
+    int security = r == DG_REJECT_ID_MISMATCH;
+    audit_gw(g, security ? "security.identity_mismatch" : "message.rejected", "R",
+             security ? DG_OUTCOME_SERIOUS : DG_OUTCOME_MINOR, DG_PART_DEVICE,
+             device_id && device_id[0] ? device_id : "unknown", "message", topic, detail);
+}
+
+static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_t *payload,
+                       size_t len, int retained)
+{
+    (void)retained;
+    struct gw *g = ctx;
+    if (g->stopping)
+        return;
+    char id[DG_ID_MAX] = "";
+    struct dg_decode_error err;
+    memset(&err, 0, sizeof err);
+    struct dg_now now = now_get();
+    enum dg_topic_kind kind = dg_topic_parse(g->cfg->topic_root, topic, id, sizeof id);
+    int rc = 0;
+
+    if (kind == DG_TOPIC_TELEMETRY && link == g->device) {
+        struct dg_telemetry t;
+        if (dg_codec_decode_telemetry(payload, len, id, &t, &err) != 0) {
+            reject(g, topic, id, &err);
+            return;
+        }
+        rc = dg_core_telemetry(g->core, &t, now);
+    } else if (kind == DG_TOPIC_VITALS && link == g->device) {
+        struct dg_vitals v;
+        if (dg_codec_decode_vitals(payload, len, id, &v, &err) != 0) {
+            reject(g, topic, id, &err);
+            return;
+        }
+        rc = dg_core_vitals(g->core, &v, now);
+    } else if (kind == DG_TOPIC_ACK && link == g->clinic) {
+        struct dg_ack a;
+        if (dg_codec_decode_ack(payload, len, &a, &err) != 0) {
+            reject(g, topic, "", &err);
+            return;
+        }
+        rc = dg_core_ack(g->core, &a, now);
+        if (rc == -DG_ENOTFOUND) {
+            char detail[DG_TEXT_MAX];
+            snprintf(detail, sizeof detail, "acknowledgement for alert %s, which is not active",
+                     a.alert_id);
+            DG_WARN("input", "msg=\"ack for an alert that is not active\" alert=%s user=%s",
+                    a.alert_id, a.user_id);
+            audit_gw(g, "ack.rejected", "U", DG_OUTCOME_MINOR, DG_PART_USER, a.user_id, "alert",
+                     a.alert_id, detail);
+            g->rejected_total++;
+            return;
+        }
+    } else {
+        err.reason = DG_REJECT_TOPIC;
+        snprintf(err.detail, sizeof err.detail, "topic not handled on the %s link",
+                 dg_link_name(link));
+        reject(g, topic, id, &err);
+        return;
+    }
+
+    if (rc == 0) {
+        g->accepted++;
+    } else if (rc == -DG_EDUP) {
+        g->duplicates++;
+        DG_DEBUG("input", "msg=\"duplicate ignored\" topic=%s", topic);
+    } else {
+        err.reason = DG_REJECT_BAD_VALUE;
+        snprintf(err.detail, sizeof err.detail, "not processed: %s", dg_strerror(rc));
+        reject(g, topic, id, &err);
+    }
+}
+
+/* ------------------------------------------------------------ link events */
+
+static void on_connected(void *ctx, dg_link *link)
+{
+    struct gw *g = ctx;
+    publish_status(g, link, 1);
+    audit_gw(g, "link.up", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id, "link",
+             dg_link_name(link), "broker connection established");
+}
+
+static void on_disconnected(void *ctx, dg_link *link, const char *cause)
+{
+    struct gw *g = ctx;
+    char detail[DG_TEXT_MAX];
+    snprintf(detail, sizeof detail, "broker connection down: %s", cause ? cause : "");
+    audit_gw(g, "link.down", "E", DG_OUTCOME_SERIOUS, DG_PART_GATEWAY, g->cfg->gateway_id,
+             "link", dg_link_name(link), detail);
+}
+
+static void on_done(void *ctx, dg_link *link, uint64_t token, int rc)
+{
+    struct gw *g = ctx;
+    if (rc == 0) {
+        g->published++;
+        return;
+    }
+    g->publish_failed++;
+    DG_ERROR("gateway", "msg=\"message not delivered\" link=%s kind=%" PRIu64 " error=\"%s\"",
+             dg_link_name(link), token, dg_strerror(rc));
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void on_status_timer(uv_timer_t *t)
+{
+    struct gw *g = t->data;
+    publish_status(g, g->device, 1);
+    if (g->clinic != g->device)
+        publish_status(g, g->clinic, 1);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_link_closed(void *arg)
+{
+    struct gw *g = arg;
+    if (--g->links_open > 0)
+        return;
+    g->device = g->clinic = NULL;
+    uv_walk(&g->loop, close_walk, NULL);
+}
+
+static void close_links(struct gw *g)
+{
+    uv_timer_stop(&g->drain_timer);
+    dg_link *dev = g->device, *cli = g->clinic;
+    if (dev)
+        dg_link_close(dev, 1000, on_link_closed, g);
+    if (cli && cli != dev)
+        dg_link_close(cli, 1000, on_link_closed, g);
+    if (!dev && !cli)
+        uv_walk(&g->loop, close_walk, NULL);
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+    struct gw *g = t->data;
+    size_t backlog = (g->device ? dg_link_backlog(g->device) : 0) +
+                     (g->clinic && g->clinic != g->device ? dg_link_backlog(g->clinic) : 0);
+    uint64_t waited = uv_now(&g->loop) - g->drain_started_ms;
+    if (backlog == 0 || waited >= DRAIN_TIMEOUT_MS) {
+        if (backlog)
+            DG_WARN("gateway", "msg=\"stopping with messages not acknowledged\" backlog=%zu",
+                    backlog);
+        close_links(g);
+    }
+}
+
+static void begin_stop(struct gw *g, const char *why)
+{
+    if (g->stopping)
+        return;
+    DG_INFO("gateway", "msg=\"stopping\" reason=%s", why);
+    audit_gw(g, "gateway.stop", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id,
+             "gateway", g->cfg->gateway_id, why);
+    g->stopping = 1;
+    uv_signal_stop(&g->sigint);
+    uv_signal_stop(&g->sigterm);
+    uv_timer_stop(&g->status_timer);
+    publish_status(g, g->device, 0);
+    if (g->clinic != g->device)
+        publish_status(g, g->clinic, 0);
+    g->drain_started_ms = uv_now(&g->loop);
+    uv_timer_start(&g->drain_timer, on_drain_timer, 0, 50);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct gw *g = s->data;
+    begin_stop(g, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static int open_link(struct gw *g, dg_link **out, const char *name,
+                     const struct dg_link_settings *ls)
+{
+    struct dg_link_config lc = {
+        .name = name,
+        .url = ls->url,
+        .client_id = ls->client_id,
+        .ca_file = ls->ca_file,
+        .cert_file = ls->cert_file,
+        .key_file = ls->key_file,
+        .keepalive_s = ls->keepalive_s,
+        .will_topic = g->status_topic,
+        .will_payload = g->offline_status,
+        .will_len = g->offline_status_len,
+        .will_retained = 1,
+        .persistent_session = 1,
+    };
+    struct dg_link_callbacks cb = {.ctx = g,
+                                   .message = on_message,
+                                   .connected = on_connected,
+                                   .disconnected = on_disconnected,
+                                   .done = on_done};
+    return dg_link_open(out, &g->loop, &lc, &cb);
+}
+
+static void log_summary(struct gw *g)
+{
+    struct dg_core_stats st;
+    dg_core_stats(g->core, &st);
+    DG_INFO("gateway",
+            "msg=\"summary\" accepted=%" PRIu64 " duplicates=%" PRIu64 " rejected=%" PRIu64
+            " alerts=%" PRIu64 " commands=%" PRIu64 " audit=%" PRIu64 " published=%" PRIu64
+            " publish_failed=%" PRIu64 " pumps=%u monitors=%u beds=%u active_alerts=%u",
+            g->accepted, g->duplicates, g->rejected_total, g->alerts_out, g->commands_out,
+            g->audit_out, g->published, g->publish_failed, st.pumps, st.monitors, st.beds,
+            st.active_alerts);
+    for (int r = 1; r < DG_REJECT__COUNT; r++)
+        if (g->rejected[r])
+            DG_INFO("gateway", "msg=\"rejected by reason\" reason=%s count=%" PRIu64,
+                    dg_reject_name((enum dg_reject)r), g->rejected[r]);
+}
+
+int dg_gateway_run(const struct dg_config *cfg)
+{
+    struct gw *g = dg_calloc(1, sizeof *g);
+    if (!g)
+        return 1;
+    int rc;
+    g->cfg = cfg;
+    g->exit_code = 0;
+    g->start_wall_ms = wall_ms();
+    dg_audit_chain_init(&g->chain);
+    /* Alert and command ids stay unique across restarts: prefix with the
+       gateway id and its start time (ms, base 36). */
+    {
+        char b36[16];
+        uint64_t v = g->start_wall_ms;
+        int n = 0;
+        do {
+            b36[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+            v /= 36;
+        } while (v && n < 15);
+        for (int i = 0; i < n; i++)
+            g->id_prefix[i] = b36[n - 1 - i];
+        g->id_prefix[n] = '\0';
+    }
+    if (dg_topic_format(g->status_topic, sizeof g->status_topic, cfg->topic_root,
+                        DG_TOPIC_STATUS, cfg->gateway_id) != 0) {
+        DG_ERROR("gateway", "msg=\"topic root too long\" root=%s", cfg->topic_root);
+        dg_free(g);
+        return 1;
+    }
+    if ((rc = uv_loop_init(&g->loop)) != 0) {
+        DG_ERROR("gateway", "msg=\"uv_loop_init failed\" error=\"%s\"", uv_strerror(rc));
+        dg_free(g);
+        return 1;
+    }
+
+    struct dg_core_config cc = {
+        .gateway_id = cfg->gateway_id, .id_prefix = g->id_prefix, .druglib = &cfg->druglib};
+    struct dg_sink sink = {g, sink_alert, sink_alarms, sink_command, sink_audit};
+    if ((rc = dg_core_new(&g->core, &cc, &sink)) != 0)
+        goto fail;
+    if ((rc = encode_status(g, 0, &g->offline_status, &g->offline_status_len)) != 0)
+        goto fail;
+
+    uv_signal_init(&g->loop, &g->sigint);
+    uv_signal_init(&g->loop, &g->sigterm);
+    g->sigint.data = g->sigterm.data = g;
+    uv_signal_start(&g->sigint, on_signal, SIGINT);
+    uv_signal_start(&g->sigterm, on_signal, SIGTERM);
+    uv_timer_init(&g->loop, &g->status_timer);
+    uv_timer_init(&g->loop, &g->drain_timer);
+    g->status_timer.data = g->drain_timer.data = g;
+
+    DG_INFO("gateway",
+            "msg=\"starting\" version=%s gateway=%s site=%s root=%s config=%s config_sha256=%s "
+            "drug_library=%s@%s drug_library_sha256=%s",
+            DG_VERSION, cfg->gateway_id, cfg->site, cfg->topic_root, cfg->path, cfg->sha256_hex,
+            cfg->druglib.id, cfg->druglib.version, cfg->druglib.sha256_hex);
+    {
+        char detail[DG_TEXT_MAX * 2];
+        snprintf(detail, sizeof detail, "version %s config %s sha256 %s", DG_VERSION, cfg->path,
+                 cfg->sha256_hex);
+        audit_gw(g, "gateway.start", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, cfg->gateway_id,
+                 "gateway", cfg->gateway_id, detail);
+        snprintf(detail, sizeof detail, "drug library %s version %s sha256 %s (%zu entries)",
+                 cfg->druglib.id, cfg->druglib.version, cfg->druglib.sha256_hex,
+                 cfg->druglib.n_drugs);
+        audit_gw(g, "config.drug_library_loaded", "R", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY,
+                 cfg->gateway_id, "config", cfg->drug_library_path, detail);
+    }
+
+    if ((rc = open_link(g, &g->device, "device", &cfg->device_link)) != 0)
+        goto fail_handles;
+    g->links_open = 1;
+    if ((rc = open_link(g, &g->clinic, "clinic", &cfg->clinic_link)) != 0) {
+        g->clinic = NULL;
+        goto fail_links;
+    }
+    g->links_open = 2;
+
+    char t[TOPIC_MAX];
+    snprintf(t, sizeof t, "%s/pump/+/telemetry", cfg->topic_root);
+    dg_link_subscribe(g->device, t, 1);
+    snprintf(t, sizeof t, "%s/monitor/+/vitals", cfg->topic_root);
+    dg_link_subscribe(g->device, t, 1);
+    topic_for(g, t, DG_TOPIC_ACK, "");
+    dg_link_subscribe(g->clinic, t, 1);
+    uint64_t every = (uint64_t)cfg->status_interval_s * 1000u;
+    uv_timer_start(&g->status_timer, on_status_timer, every, every);
+
+    uv_run(&g->loop, UV_RUN_DEFAULT);
+    goto done;
+
+fail_links:
+    DG_ERROR("gateway", "msg=\"cannot open broker links\" error=\"%s\"", dg_strerror(rc));
+    g->exit_code = 1;
+    g->stopping = 1;
+    close_links(g);
+    uv_run(&g->loop, UV_RUN_DEFAULT);
+    goto done;
+fail_handles:
+    DG_ERROR("gateway", "msg=\"cannot open broker links\" error=\"%s\"", dg_strerror(rc));
+    g->exit_code = 1;
+    uv_walk(&g->loop, close_walk, NULL);
+    uv_run(&g->loop, UV_RUN_DEFAULT);
+done:
+    log_summary(g);
+    rc = uv_loop_close(&g->loop);
+    if (rc != 0) {
+        DG_ERROR("gateway", "msg=\"loop closed with handles still open\" error=\"%s\"",
+                 uv_strerror(rc));
+        g->exit_code = 1;
+    } else {
+        DG_INFO("gateway", "msg=\"stopped cleanly\"");
+    }
+    int code = g->exit_code;
+    dg_core_free(g->core);
+    dg_free(g->offline_status);
+    dg_free(g);
+    return code;
+
+fail:
+    DG_ERROR("gateway", "msg=\"cannot start\" error=\"%s\"", dg_strerror(rc));
+    dg_core_free(g->core);
+    dg_free(g->offline_status);
+    uv_loop_close(&g->loop);
+    dg_free(g);
+    return 1;
+}
