@@ -55,13 +55,13 @@
 #define TIME_MAX_MS 7258118400000ULL
 
 /* Ceilings of PumpTelemetry / InfusionProgram numbers (all also >= 0). */
-#define MAX_RATE_ML_PER_H     2000.0  /* beyond any volumetric infusion pump */
-#define MAX_CONC_MG_PER_ML    1000.0
-#define MAX_WEIGHT_KG         500.0
-#define MAX_DOSE_MG_PER_KG    100.0
-#define MAX_DURATION_MIN      10080.0 /* 7 days */
-#define MAX_AMOUNT            1e6     /* cumulative mL or mg of one session */
-#define MAX_BOLUS_COUNT       10000u
+#define MAX_RATE_ML_PER_H  2000.0 /* beyond any volumetric infusion pump */
+#define MAX_CONC_MG_PER_ML 1000.0
+#define MAX_WEIGHT_KG      500.0
+#define MAX_DOSE_MG_PER_KG 100.0
+#define MAX_DURATION_MIN   10080.0 /* 7 days */
+#define MAX_AMOUNT         1e6     /* cumulative mL or mg of one session */
+#define MAX_BOLUS_COUNT    10000u
 
 /* Physiological ceilings of VitalsSample values; above = marked invalid. */
 #define MAX_HEART_RATE_BPM 350.0
@@ -73,22 +73,16 @@
 /* ---------------------------------------------------------------- names */
 
 static const char *const reject_names[DG_REJECT__COUNT] = {
-    [DG_REJECT_NONE] = "none",
-    [DG_REJECT_OVERSIZE] = "oversize",
-    [DG_REJECT_DECODE] = "decode",
-    [DG_REJECT_SCHEMA_VERSION] = "schema_version",
-    [DG_REJECT_MISSING] = "missing",
-    [DG_REJECT_TOO_LONG] = "too_long",
-    [DG_REJECT_BAD_VALUE] = "bad_value",
-    [DG_REJECT_ID_MISMATCH] = "id_mismatch",
-    [DG_REJECT_TOPIC] = "topic",
-    [DG_REJECT_DUPLICATE] = "duplicate",
+    [DG_REJECT_NONE] = "none",           [DG_REJECT_OVERSIZE] = "oversize",
+    [DG_REJECT_DECODE] = "decode",       [DG_REJECT_SCHEMA_VERSION] = "schema_version",
+    [DG_REJECT_MISSING] = "missing",     [DG_REJECT_TOO_LONG] = "too_long",
+    [DG_REJECT_BAD_VALUE] = "bad_value", [DG_REJECT_ID_MISMATCH] = "id_mismatch",
+    [DG_REJECT_TOPIC] = "topic",         [DG_REJECT_DUPLICATE] = "duplicate",
 };
 
 const char *dg_reject_name(enum dg_reject r)
 {
-    if ((int)r < 0 || r >= DG_REJECT__COUNT)
-        return "unknown";
+    if ((int)r < 0 || r >= DG_REJECT__COUNT) return "unknown";
     return reject_names[r];
 }
 
@@ -106,8 +100,7 @@ struct pb_alloc_ctx {
 static void *pb_alloc(void *data, size_t size)
 {
     void *p = dg_malloc(size);
-    if (!p)
-        ((struct pb_alloc_ctx *)data)->failed = true;
+    if (!p) ((struct pb_alloc_ctx *)data)->failed = true;
     return p;
 }
 
@@ -129,8 +122,8 @@ static void err_clear(struct dg_decode_error *err)
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-static int reject(struct dg_decode_error *err, enum dg_reject reason, const char *field,
-                  const char *fmt, ...)
+static int
+reject(struct dg_decode_error *err, enum dg_reject reason, const char *field, const char *fmt, ...)
 {
     err->reason = reason;
     snprintf(err->field, sizeof err->field, "%s", field);
@@ -175,13 +168,11 @@ static int check_id(const char *s, const char *field, bool required, char dst[DG
                     struct dg_decode_error *err)
 {
     char q[40];
-    if (!s)
-        s = "";
+    if (!s) s = "";
     size_t n = strlen(s);
     if (n == 0) {
         dst[0] = '\0';
-        if (required)
-            return reject(err, DG_REJECT_MISSING, field, "%s is empty or absent", field);
+        if (required) return reject(err, DG_REJECT_MISSING, field, "%s is empty or absent", field);
         return 0;
     }
     if (n > DG_ID_MAX - 1)
@@ -203,8 +194,7 @@ static int check_id(const char *s, const char *field, bool required, char dst[DG
 static int check_num(double v, double max, const char *field, const char *unit,
                      struct dg_decode_error *err)
 {
-    if (isnan(v))
-        return reject(err, DG_REJECT_BAD_VALUE, field, "%s is NaN", field);
+    if (isnan(v)) return reject(err, DG_REJECT_BAD_VALUE, field, "%s is NaN", field);
     if (isinf(v))
         return reject(err, DG_REJECT_BAD_VALUE, field, "%s is %sinfinite", field,
                       v < 0 ? "-" : "+");
@@ -220,8 +210,7 @@ static int check_num(double v, double max, const char *field, const char *unit,
 static int check_time(uint64_t t_ms, const char *field, bool required, struct dg_decode_error *err)
 {
     if (t_ms == 0) {
-        if (required)
-            return reject(err, DG_REJECT_MISSING, field, "%s is 0 or absent", field);
+        if (required) return reject(err, DG_REJECT_MISSING, field, "%s is 0 or absent", field);
         return 0;
     }
     if (t_ms < TIME_MIN_MS || t_ms > TIME_MAX_MS)
@@ -252,8 +241,9 @@ static int check_expected(const char *id, const char *expected_id, const char *f
 {
     char q1[40], q2[40];
     if (expected_id && strcmp(id, expected_id) != 0)
-        return reject(err, DG_REJECT_ID_MISMATCH, field, "%s \"%s\" differs from the topic's \"%s\"",
-                      field, shown(q1, id), shown(q2, expected_id));
+        return reject(err, DG_REJECT_ID_MISMATCH, field,
+                      "%s \"%s\" differs from the topic's \"%s\"", field, shown(q1, id),
+                      shown(q2, expected_id));
     return 0;
 }
 
@@ -268,8 +258,8 @@ static int decode_begin(const uint8_t *buf, size_t len, void *out, size_t outsiz
     }
     memset(out, 0, outsize);
     if (len > DG_MAX_PAYLOAD)
-        return reject(err, DG_REJECT_OVERSIZE, "", "payload is %zu bytes; at most %d accepted",
-                      len, DG_MAX_PAYLOAD);
+        return reject(err, DG_REJECT_OVERSIZE, "", "payload is %zu bytes; at most %d accepted", len,
+                      DG_MAX_PAYLOAD);
     if (!buf && len > 0)
         return reject(err, DG_REJECT_DECODE, "", "no payload buffer for %zu bytes", len);
     return 0;
@@ -312,8 +302,7 @@ static int program_from_pb(const Dosegate__V1__InfusionProgram *p, struct dg_pro
         (rc = check_num(p->dose_mg_per_kg, MAX_DOSE_MG_PER_KG, "program.dose_mg_per_kg", "mg/kg",
                         err)) ||
         (rc = check_num(p->duration_min, MAX_DURATION_MIN, "program.duration_min", "min", err)) ||
-        (rc = check_num(p->rate_ml_per_h, MAX_RATE_ML_PER_H, "program.rate_ml_per_h", "mL/h",
-                        err)))
+        (rc = check_num(p->rate_ml_per_h, MAX_RATE_ML_PER_H, "program.rate_ml_per_h", "mL/h", err)))
         return rc;
     out->concentration_mg_per_ml = p->concentration_mg_per_ml;
     out->patient_weight_kg = p->patient_weight_kg;
@@ -348,8 +337,7 @@ static int telemetry_from_pb(const Dosegate__V1__PumpTelemetry *m, const char *e
         return rc;
 
     if (m->program) {
-        if ((rc = program_from_pb(m->program, &t->program, err)))
-            return rc;
+        if ((rc = program_from_pb(m->program, &t->program, err))) return rc;
         t->has_program = true;
     }
 
@@ -379,25 +367,21 @@ int dg_codec_decode_telemetry(const uint8_t *buf, size_t len, const char *expect
                               struct dg_telemetry *out, struct dg_decode_error *err)
 {
     struct dg_decode_error scratch;
-    if (!err)
-        err = &scratch;
+    if (!err) err = &scratch;
     int rc = decode_begin(buf, len, out, sizeof *out, err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     struct pb_alloc_ctx actx = {false};
     ProtobufCAllocator a = {pb_alloc, pb_free, &actx};
     Dosegate__V1__PumpTelemetry *m =
         dosegate__v1__pump_telemetry__unpack(&a, len, buf ? buf : empty_payload);
-    if (!m)
-        return unpack_failed(&actx, len, "PumpTelemetry", err);
+    if (!m) return unpack_failed(&actx, len, "PumpTelemetry", err);
 
     struct dg_telemetry t;
     memset(&t, 0, sizeof t);
     rc = telemetry_from_pb(m, expected_id, &t, err);
     dosegate__v1__pump_telemetry__free_unpacked(m, &a);
-    if (rc == 0)
-        *out = t;
+    if (rc == 0) *out = t;
     return rc;
 }
 
@@ -407,12 +391,10 @@ static int measurement_from_pb(const Dosegate__V1__Measurement *pm, double ceili
                                const char *field, const char *unit, struct dg_measurement *out,
                                struct dg_decode_error *err)
 {
-    if (!pm)
-        return 0; /* absent: present = valid = false */
+    if (!pm) return 0; /* absent: present = valid = false */
     double v = pm->value;
     int rc = check_num(v, INFINITY, field, unit, err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     out->present = true;
     out->value = v;
     out->valid = pm->valid && v <= ceiling;
@@ -453,25 +435,21 @@ int dg_codec_decode_vitals(const uint8_t *buf, size_t len, const char *expected_
                            struct dg_vitals *out, struct dg_decode_error *err)
 {
     struct dg_decode_error scratch;
-    if (!err)
-        err = &scratch;
+    if (!err) err = &scratch;
     int rc = decode_begin(buf, len, out, sizeof *out, err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     struct pb_alloc_ctx actx = {false};
     ProtobufCAllocator a = {pb_alloc, pb_free, &actx};
     Dosegate__V1__VitalsSample *m =
         dosegate__v1__vitals_sample__unpack(&a, len, buf ? buf : empty_payload);
-    if (!m)
-        return unpack_failed(&actx, len, "VitalsSample", err);
+    if (!m) return unpack_failed(&actx, len, "VitalsSample", err);
 
     struct dg_vitals v;
     memset(&v, 0, sizeof v);
     rc = vitals_from_pb(m, expected_id, &v, err);
     dosegate__v1__vitals_sample__free_unpacked(m, &a);
-    if (rc == 0)
-        *out = v;
+    if (rc == 0) *out = v;
     return rc;
 }
 
@@ -497,24 +475,20 @@ int dg_codec_decode_ack(const uint8_t *buf, size_t len, struct dg_ack *out,
                         struct dg_decode_error *err)
 {
     struct dg_decode_error scratch;
-    if (!err)
-        err = &scratch;
+    if (!err) err = &scratch;
     int rc = decode_begin(buf, len, out, sizeof *out, err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     struct pb_alloc_ctx actx = {false};
     ProtobufCAllocator a = {pb_alloc, pb_free, &actx};
     Dosegate__V1__AlertAck *m = dosegate__v1__alert_ack__unpack(&a, len, buf ? buf : empty_payload);
-    if (!m)
-        return unpack_failed(&actx, len, "AlertAck", err);
+    if (!m) return unpack_failed(&actx, len, "AlertAck", err);
 
     struct dg_ack k;
     memset(&k, 0, sizeof k);
     rc = ack_from_pb(m, &k, err);
     dosegate__v1__alert_ack__free_unpacked(m, &a);
-    if (rc == 0)
-        *out = k;
+    if (rc == 0) *out = k;
     return rc;
 }
 
@@ -543,9 +517,12 @@ static bool alert_strings_ok(const struct dg_alert *a)
 static int map_kind(enum dg_alert_kind k)
 {
     switch (k) {
-    case DG_KIND_PHYSIOLOGICAL: return DOSEGATE__V1__ALERT_KIND__ALERT_KIND_PHYSIOLOGICAL;
-    case DG_KIND_TECHNICAL: return DOSEGATE__V1__ALERT_KIND__ALERT_KIND_TECHNICAL;
-    case DG_KIND_ADVISORY: return DOSEGATE__V1__ALERT_KIND__ALERT_KIND_ADVISORY;
+    case DG_KIND_PHYSIOLOGICAL:
+        return DOSEGATE__V1__ALERT_KIND__ALERT_KIND_PHYSIOLOGICAL;
+    case DG_KIND_TECHNICAL:
+        return DOSEGATE__V1__ALERT_KIND__ALERT_KIND_TECHNICAL;
+    case DG_KIND_ADVISORY:
+        return DOSEGATE__V1__ALERT_KIND__ALERT_KIND_ADVISORY;
     }
     return -1;
 }
@@ -553,10 +530,14 @@ static int map_kind(enum dg_alert_kind k)
 static int map_priority(enum dg_priority p)
 {
     switch (p) {
-    case DG_PRIO_NONE: return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_UNSPECIFIED;
-    case DG_PRIO_LOW: return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_LOW;
-    case DG_PRIO_MEDIUM: return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_MEDIUM;
-    case DG_PRIO_HIGH: return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_HIGH;
+    case DG_PRIO_NONE:
+        return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_UNSPECIFIED;
+    case DG_PRIO_LOW:
+        return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_LOW;
+    case DG_PRIO_MEDIUM:
+        return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_MEDIUM;
+    case DG_PRIO_HIGH:
+        return DOSEGATE__V1__ALERT_PRIORITY__ALERT_PRIORITY_HIGH;
     }
     return -1;
 }
@@ -564,9 +545,12 @@ static int map_priority(enum dg_priority p)
 static int map_alert_action(enum dg_alert_action a)
 {
     switch (a) {
-    case DG_ACTION_NONE: return DOSEGATE__V1__ALERT_ACTION__ALERT_ACTION_NONE;
-    case DG_ACTION_PAUSE: return DOSEGATE__V1__ALERT_ACTION__ALERT_ACTION_PAUSE_REQUESTED;
-    case DG_ACTION_STOP: return DOSEGATE__V1__ALERT_ACTION__ALERT_ACTION_STOP_REQUESTED;
+    case DG_ACTION_NONE:
+        return DOSEGATE__V1__ALERT_ACTION__ALERT_ACTION_NONE;
+    case DG_ACTION_PAUSE:
+        return DOSEGATE__V1__ALERT_ACTION__ALERT_ACTION_PAUSE_REQUESTED;
+    case DG_ACTION_STOP:
+        return DOSEGATE__V1__ALERT_ACTION__ALERT_ACTION_STOP_REQUESTED;
     }
     return -1;
 }
@@ -574,12 +558,18 @@ static int map_alert_action(enum dg_alert_action a)
 static int map_phase(enum dg_alert_phase p)
 {
     switch (p) {
-    case DG_PHASE_RAISE: return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_RAISE;
-    case DG_PHASE_UPDATE: return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_UPDATE;
-    case DG_PHASE_ESCALATE: return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_ESCALATE;
-    case DG_PHASE_DEESCALATE: return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_DEESCALATE;
-    case DG_PHASE_ACKNOWLEDGE: return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_ACKNOWLEDGE;
-    case DG_PHASE_CLEAR: return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_CLEAR;
+    case DG_PHASE_RAISE:
+        return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_RAISE;
+    case DG_PHASE_UPDATE:
+        return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_UPDATE;
+    case DG_PHASE_ESCALATE:
+        return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_ESCALATE;
+    case DG_PHASE_DEESCALATE:
+        return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_DEESCALATE;
+    case DG_PHASE_ACKNOWLEDGE:
+        return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_ACKNOWLEDGE;
+    case DG_PHASE_CLEAR:
+        return DOSEGATE__V1__ALERT_PHASE__ALERT_PHASE_CLEAR;
     }
     return -1;
 }
@@ -587,9 +577,12 @@ static int map_phase(enum dg_alert_phase p)
 static int map_command(enum dg_command_action a)
 {
     switch (a) {
-    case DG_CMD_PAUSE: return DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PAUSE;
-    case DG_CMD_STOP: return DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_STOP;
-    case DG_CMD_PERMIT: return DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PERMIT;
+    case DG_CMD_PAUSE:
+        return DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PAUSE;
+    case DG_CMD_STOP:
+        return DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_STOP;
+    case DG_CMD_PERMIT:
+        return DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PERMIT;
     }
     return -1;
 }
@@ -597,10 +590,14 @@ static int map_command(enum dg_command_action a)
 static int map_outcome(enum dg_audit_outcome o)
 {
     switch (o) {
-    case DG_OUTCOME_SUCCESS: return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SUCCESS;
-    case DG_OUTCOME_MINOR: return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_MINOR_FAILURE;
-    case DG_OUTCOME_SERIOUS: return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SERIOUS_FAILURE;
-    case DG_OUTCOME_MAJOR: return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_MAJOR_FAILURE;
+    case DG_OUTCOME_SUCCESS:
+        return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SUCCESS;
+    case DG_OUTCOME_MINOR:
+        return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_MINOR_FAILURE;
+    case DG_OUTCOME_SERIOUS:
+        return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SERIOUS_FAILURE;
+    case DG_OUTCOME_MAJOR:
+        return DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_MAJOR_FAILURE;
     }
     return -1;
 }
@@ -608,9 +605,12 @@ static int map_outcome(enum dg_audit_outcome o)
 static int map_participant(enum dg_participant p)
 {
     switch (p) {
-    case DG_PART_GATEWAY: return DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_GATEWAY;
-    case DG_PART_DEVICE: return DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_DEVICE;
-    case DG_PART_USER: return DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_USER;
+    case DG_PART_GATEWAY:
+        return DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_GATEWAY;
+    case DG_PART_DEVICE:
+        return DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_DEVICE;
+    case DG_PART_USER:
+        return DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_USER;
     }
     return -1;
 }
@@ -620,8 +620,7 @@ static int pack_out(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 {
     size_t n = protobuf_c_message_get_packed_size(msg);
     uint8_t *b = dg_malloc(n);
-    if (!b)
-        return -DG_ENOMEM;
+    if (!b) return -DG_ENOMEM;
     size_t w = protobuf_c_message_pack(msg, b);
     if (w != n) { /* cannot happen: protobuf-c sizes what it packs */
         dg_free(b);
@@ -634,8 +633,7 @@ static int pack_out(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 
 static int encode_begin(const void *in, uint8_t **out, size_t *len)
 {
-    if (!out || !len)
-        return -DG_EINVAL;
+    if (!out || !len) return -DG_EINVAL;
     *out = NULL;
     *len = 0;
     return in ? 0 : -DG_EINVAL;
@@ -644,15 +642,12 @@ static int encode_begin(const void *in, uint8_t **out, size_t *len)
 int dg_codec_encode_alert(const struct dg_alert_event *ev, uint8_t **out, size_t *len)
 {
     int rc = encode_begin(ev, out, len);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     const struct dg_alert *a = ev->alert;
-    if (!a || !alert_strings_ok(a))
-        return -DG_EINVAL;
+    if (!a || !alert_strings_ok(a)) return -DG_EINVAL;
     int phase = map_phase(ev->phase), kind = map_kind(a->kind);
     int prio = map_priority(a->priority), action = map_alert_action(a->action);
-    if (phase < 0 || kind < 0 || prio < 0 || action < 0)
-        return -DG_EINVAL;
+    if (phase < 0 || kind < 0 || prio < 0 || action < 0) return -DG_EINVAL;
 
     Dosegate__V1__AlertEvent m = DOSEGATE__V1__ALERT_EVENT__INIT;
     m.schema_version = DG_SCHEMA_VERSION;
@@ -681,14 +676,11 @@ int dg_codec_encode_alert(const struct dg_alert_event *ev, uint8_t **out, size_t
 int dg_codec_encode_alarms(const struct dg_alarm_snapshot *snap, uint8_t **out, size_t *len)
 {
     int rc = encode_begin(snap, out, len);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     size_t n = snap->n_alerts;
-    if (n > 0 && !snap->alerts)
-        return -DG_EINVAL;
+    if (n > 0 && !snap->alerts) return -DG_EINVAL;
     int highest = map_priority(snap->highest);
-    if (highest < 0)
-        return -DG_EINVAL;
+    if (highest < 0) return -DG_EINVAL;
 
     /* Owned here, freed below: the repeated field's items and pointer array. */
     Dosegate__V1__ActiveAlert *items = NULL;
@@ -750,8 +742,7 @@ fail:
 int dg_codec_encode_command(const struct dg_command *cmd, uint8_t **out, size_t *len)
 {
     int rc = encode_begin(cmd, out, len);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     int action = map_command(cmd->action);
     if (action < 0 || !FIXED_OK(cmd->command_id) || !FIXED_OK(cmd->pump_id) ||
         !FIXED_OK(cmd->reason_alert_id) || !FIXED_OK(cmd->reason))
@@ -772,8 +763,7 @@ int dg_codec_encode_command(const struct dg_command *cmd, uint8_t **out, size_t 
 int dg_codec_encode_status(const struct dg_status *st, uint8_t **out, size_t *len)
 {
     int rc = encode_begin(st, out, len);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     Dosegate__V1__GatewayStatus m = DOSEGATE__V1__GATEWAY_STATUS__INIT;
     m.schema_version = DG_SCHEMA_VERSION;
     m.online = st->online != 0;
@@ -797,14 +787,11 @@ int dg_codec_encode_audit(const struct dg_audit_record *rec, int with_hash, uint
                           size_t *len)
 {
     int rc = encode_begin(rec, out, len);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     const struct dg_audit_event *ev = rec->ev;
-    if (!ev || (rec->signature_len > 0 && !rec->signature))
-        return -DG_EINVAL;
+    if (!ev || (rec->signature_len > 0 && !rec->signature)) return -DG_EINVAL;
     int outcome = map_outcome(ev->outcome), part = map_participant(ev->participant_kind);
-    if (outcome < 0 || part < 0)
-        return -DG_EINVAL;
+    if (outcome < 0 || part < 0) return -DG_EINVAL;
 
     Dosegate__V1__AuditRecord m = DOSEGATE__V1__AUDIT_RECORD__INIT;
     m.schema_version = DG_SCHEMA_VERSION;

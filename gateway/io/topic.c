@@ -48,14 +48,12 @@ static bool id_char_ok(unsigned char c)
 /* Length of the usable root (trailing '/' dropped), or 0 if unusable. */
 static size_t root_len(const char *root)
 {
-    if (!root)
-        return 0;
+    if (!root) return 0;
     size_t n = strlen(root);
     while (n > 0 && root[n - 1] == '/')
         n--;
     for (size_t i = 0; i < n; i++)
-        if (root[i] == '+' || root[i] == '#')
-            return 0;
+        if (root[i] == '+' || root[i] == '#') return 0;
     return n;
 }
 
@@ -64,8 +62,7 @@ static size_t id_span(const char *s)
 {
     size_t n = 0;
     while (s[n] && s[n] != '/') {
-        if (!id_char_ok((unsigned char)s[n]))
-            return 0;
+        if (!id_char_ok((unsigned char)s[n])) return 0;
         n++;
     }
     return n;
@@ -74,38 +71,30 @@ static size_t id_span(const char *s)
 static const struct shape *shape_of(enum dg_topic_kind kind)
 {
     for (size_t i = 0; i < N_SHAPES; i++)
-        if (shapes[i].kind == kind)
-            return &shapes[i];
+        if (shapes[i].kind == kind) return &shapes[i];
     return NULL;
 }
 
 enum dg_topic_kind dg_topic_parse(const char *root, const char *topic, char *id, size_t idlen)
 {
-    if (id && idlen > 0)
-        id[0] = '\0';
+    if (id && idlen > 0) id[0] = '\0';
     size_t rl = root_len(root);
-    if (rl == 0 || !topic || !id || idlen == 0)
-        return DG_TOPIC_UNKNOWN;
-    if (strncmp(topic, root, rl) != 0 || topic[rl] != '/')
-        return DG_TOPIC_UNKNOWN;
+    if (rl == 0 || !topic || !id || idlen == 0) return DG_TOPIC_UNKNOWN;
+    if (strncmp(topic, root, rl) != 0 || topic[rl] != '/') return DG_TOPIC_UNKNOWN;
     const char *rest = topic + rl + 1;
 
     for (size_t i = 0; i < N_SHAPES; i++) {
         const struct shape *s = &shapes[i];
         if (!s->suffix) {
-            if (strcmp(rest, s->prefix) == 0)
-                return s->kind;
+            if (strcmp(rest, s->prefix) == 0) return s->kind;
             continue;
         }
         size_t pl = strlen(s->prefix);
-        if (strncmp(rest, s->prefix, pl) != 0)
-            continue;
+        if (strncmp(rest, s->prefix, pl) != 0) continue;
         const char *idp = rest + pl;
         size_t n = id_span(idp);
-        if (n == 0 || strcmp(idp + n, s->suffix) != 0)
-            continue;
-        if (n > DG_ID_MAX - 1 || n >= idlen)
-            return DG_TOPIC_UNKNOWN;
+        if (n == 0 || strcmp(idp + n, s->suffix) != 0) continue;
+        if (n > DG_ID_MAX - 1 || n >= idlen) return DG_TOPIC_UNKNOWN;
         memcpy(id, idp, n);
         id[n] = '\0';
         return s->kind;
@@ -116,16 +105,13 @@ enum dg_topic_kind dg_topic_parse(const char *root, const char *topic, char *id,
 int dg_topic_format(char *buf, size_t buflen, const char *root, enum dg_topic_kind kind,
                     const char *id)
 {
-    if (buf && buflen > 0)
-        buf[0] = '\0';
+    if (buf && buflen > 0) buf[0] = '\0';
     size_t rl = root_len(root);
     const struct shape *s = shape_of(kind);
-    if (!buf || buflen == 0 || rl == 0 || !s)
-        return -DG_EINVAL;
+    if (!buf || buflen == 0 || rl == 0 || !s) return -DG_EINVAL;
     if (s->suffix) {
         size_t n = id ? id_span(id) : 0;
-        if (n == 0 || id[n] != '\0' || n > DG_ID_MAX - 1)
-            return -DG_EINVAL;
+        if (n == 0 || id[n] != '\0' || n > DG_ID_MAX - 1) return -DG_EINVAL;
     } else {
         id = "";
     }

@@ -66,8 +66,7 @@ static size_t pack_msg(const ProtobufCMessage *m, uint8_t *buf, size_t cap)
  * "spo2_pct.value") from s, d or u according to its type. A MESSAGE field is
  * set to NULL (absent).
  */
-static void set_field(ProtobufCMessage *msg, const char *path, const char *s, double d,
-                      uint64_t u)
+static void set_field(ProtobufCMessage *msg, const char *path, const char *s, double d, uint64_t u)
 {
     const char *dot = strchr(path, '.');
     char head[48];
@@ -77,8 +76,7 @@ static void set_field(ProtobufCMessage *msg, const char *path, const char *s, do
     head[hl] = '\0';
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, head);
-    if (!f)
-        fail_msg("no field %s in %s", head, msg->descriptor->name);
+    if (!f) fail_msg("no field %s in %s", head, msg->descriptor->name);
     void *p = (char *)msg + f->offset;
     if (dot) {
         assert_int_equal(f->type, PROTOBUF_C_TYPE_MESSAGE);
@@ -88,14 +86,29 @@ static void set_field(ProtobufCMessage *msg, const char *path, const char *s, do
         return;
     }
     switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING: *(char **)p = (char *)s; break;
-    case PROTOBUF_C_TYPE_DOUBLE: *(double *)p = d; break;
-    case PROTOBUF_C_TYPE_UINT64: *(uint64_t *)p = u; break;
-    case PROTOBUF_C_TYPE_UINT32: *(uint32_t *)p = (uint32_t)u; break;
-    case PROTOBUF_C_TYPE_ENUM: *(int *)p = (int)(int64_t)u; break;
-    case PROTOBUF_C_TYPE_BOOL: *(protobuf_c_boolean *)p = u != 0; break;
-    case PROTOBUF_C_TYPE_MESSAGE: *(void **)p = NULL; break;
-    default: fail_msg("field %s: type %d not handled", path, (int)f->type);
+    case PROTOBUF_C_TYPE_STRING:
+        *(char **)p = (char *)s;
+        break;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        *(double *)p = d;
+        break;
+    case PROTOBUF_C_TYPE_UINT64:
+        *(uint64_t *)p = u;
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+        *(uint32_t *)p = (uint32_t)u;
+        break;
+    case PROTOBUF_C_TYPE_ENUM:
+        *(int *)p = (int)(int64_t)u;
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        *(protobuf_c_boolean *)p = u != 0;
+        break;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        *(void **)p = NULL;
+        break;
+    default:
+        fail_msg("field %s: type %d not handled", path, (int)f->type);
     }
 }
 
@@ -117,8 +130,7 @@ static void expect_reject(int rc, const struct dg_decode_error *err, const struc
         fail_msg("case %zu (set %s): rc %d reason %s field \"%s\" detail \"%s\"; want %s \"%s\"", i,
                  c->set, rc, dg_reject_name(err->reason), err->field, err->detail,
                  dg_reject_name(c->reason), c->field);
-    if (err->detail[0] == '\0')
-        fail_msg("case %zu (set %s): empty detail", i, c->set);
+    if (err->detail[0] == '\0') fail_msg("case %zu (set %s): empty detail", i, c->set);
     if (c->detail_has && !strstr(err->detail, c->detail_has))
         fail_msg("case %zu (set %s): detail \"%s\" lacks \"%s\"", i, c->set, err->detail,
                  c->detail_has);
@@ -128,8 +140,7 @@ static int all_zero(const void *p, size_t n)
 {
     const uint8_t *b = p;
     for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
+        if (b[i]) return 0;
     return 1;
 }
 
@@ -223,7 +234,7 @@ static void test_reject_names(void **state)
     for (int r = 0; r < DG_REJECT__COUNT; r++)
         assert_string_equal(dg_reject_name((enum dg_reject)r), want[r]);
     assert_string_equal(dg_reject_name(DG_REJECT__COUNT), "unknown");
-    assert_string_equal(dg_reject_name((enum dg_reject)-1), "unknown");
+    assert_string_equal(dg_reject_name((enum dg_reject) - 1), "unknown");
 }
 
 /* ---------------------------------------------------------------- telemetry */
@@ -387,22 +398,40 @@ static void test_telemetry_edges_accepted(void **state)
 }
 
 static const struct reject_case telemetry_rejects[] = {
-    {.set = "schema_version", .u = 0, .reason = DG_REJECT_SCHEMA_VERSION, .field = "schema_version"},
-    {.set = "schema_version", .u = 2, .reason = DG_REJECT_SCHEMA_VERSION, .field = "schema_version",
+    {.set = "schema_version",
+     .u = 0,
+     .reason = DG_REJECT_SCHEMA_VERSION,
+     .field = "schema_version"},
+    {.set = "schema_version",
+     .u = 2,
+     .reason = DG_REJECT_SCHEMA_VERSION,
+     .field = "schema_version",
      .detail_has = "= 2"},
     {.set = "pump_id", .s = "", .reason = DG_REJECT_MISSING, .field = "pump_id"},
-    {.set = "pump_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "pump_id",
+    {.set = "pump_id",
+     .s = A64,
+     .reason = DG_REJECT_TOO_LONG,
+     .field = "pump_id",
      .detail_has = "64 bytes"},
-    {.set = "pump_id", .s = "pump/07", .reason = DG_REJECT_BAD_VALUE, .field = "pump_id",
+    {.set = "pump_id",
+     .s = "pump/07",
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "pump_id",
      .detail_has = "pump/07"},
     {.set = "pump_id", .s = "pump+", .reason = DG_REJECT_BAD_VALUE, .field = "pump_id"},
     {.set = "pump_id", .s = "pump#", .reason = DG_REJECT_BAD_VALUE, .field = "pump_id"},
     {.set = "pump_id", .s = "pump 07", .reason = DG_REJECT_BAD_VALUE, .field = "pump_id"},
-    {.set = "pump_id", .s = "pump\x01", .reason = DG_REJECT_BAD_VALUE, .field = "pump_id",
+    {.set = "pump_id",
+     .s = "pump\x01",
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "pump_id",
      .detail_has = "0x01"},
     {.set = "pump_id", .s = "pump\x7f", .reason = DG_REJECT_BAD_VALUE, .field = "pump_id"},
     {.set = "pump_id", .s = "pump\xc3\xa9", .reason = DG_REJECT_BAD_VALUE, .field = "pump_id"},
-    {.set = "pump_id", .s = "pump-08", .reason = DG_REJECT_ID_MISMATCH, .field = "pump_id",
+    {.set = "pump_id",
+     .s = "pump-08",
+     .reason = DG_REJECT_ID_MISMATCH,
+     .field = "pump_id",
      .detail_has = "pump-08"},
     {.set = "pump_id", .s = "pump-07x", .reason = DG_REJECT_ID_MISMATCH, .field = "pump_id"},
     {.set = "bed_id", .s = "", .reason = DG_REJECT_MISSING, .field = "bed_id"},
@@ -410,77 +439,146 @@ static const struct reject_case telemetry_rejects[] = {
     {.set = "bed_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "bed_id"},
     {.set = "seq", .u = 0, .reason = DG_REJECT_MISSING, .field = "seq"},
     {.set = "device_time_ms", .u = 0, .reason = DG_REJECT_MISSING, .field = "device_time_ms"},
-    {.set = "device_time_ms", .u = T_MIN - 1, .reason = DG_REJECT_BAD_VALUE,
-     .field = "device_time_ms", .detail_has = "946684799999"},
-    {.set = "device_time_ms", .u = T_MAX + 1, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "device_time_ms",
+     .u = T_MIN - 1,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "device_time_ms",
+     .detail_has = "946684799999"},
+    {.set = "device_time_ms",
+     .u = T_MAX + 1,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "device_time_ms"},
-    {.set = "device_time_ms", .u = UINT64_MAX, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "device_time_ms",
+     .u = UINT64_MAX,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "device_time_ms"},
     {.set = "state", .u = 0, .reason = DG_REJECT_MISSING, .field = "state"},
     {.set = "state", .u = 8, .reason = DG_REJECT_BAD_VALUE, .field = "state", .detail_has = "8"},
-    {.set = "state", .u = (uint64_t)-1, .reason = DG_REJECT_BAD_VALUE, .field = "state",
+    {.set = "state",
+     .u = (uint64_t)-1,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "state",
      .detail_has = "-1"},
     {.set = "session_id", .s = "", .reason = DG_REJECT_MISSING, .field = "session_id"},
     {.set = "session_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "session_id"},
     {.set = "patient_ref", .s = "", .reason = DG_REJECT_MISSING, .field = "patient_ref"},
     {.set = "patient_ref", .s = "pt#1", .reason = DG_REJECT_BAD_VALUE, .field = "patient_ref"},
-    {.set = "last_command_id", .s = "cmd/1", .reason = DG_REJECT_BAD_VALUE,
+    {.set = "last_command_id",
+     .s = "cmd/1",
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "last_command_id"},
     {.set = "last_command_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "last_command_id"},
-    {.set = "program.drug_code", .s = "ket/amine", .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.drug_code",
+     .s = "ket/amine",
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.drug_code"},
-    {.set = "program.drug_code", .s = A64, .reason = DG_REJECT_TOO_LONG,
+    {.set = "program.drug_code",
+     .s = A64,
+     .reason = DG_REJECT_TOO_LONG,
      .field = "program.drug_code"},
-    {.set = "program.care_area", .s = A64, .reason = DG_REJECT_TOO_LONG,
+    {.set = "program.care_area",
+     .s = A64,
+     .reason = DG_REJECT_TOO_LONG,
      .field = "program.care_area"},
-    {.set = "program.care_area", .s = "icu ward", .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.care_area",
+     .s = "icu ward",
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.care_area"},
-    {.set = "program.concentration_mg_per_ml", .d = NAN, .reason = DG_REJECT_BAD_VALUE,
-     .field = "program.concentration_mg_per_ml", .detail_has = "NaN"},
-    {.set = "program.concentration_mg_per_ml", .d = -1, .reason = DG_REJECT_BAD_VALUE,
-     .field = "program.concentration_mg_per_ml", .detail_has = "negative"},
-    {.set = "program.concentration_mg_per_ml", .d = 1000.5, .reason = DG_REJECT_BAD_VALUE,
-     .field = "program.concentration_mg_per_ml", .detail_has = "1000.5"},
-    {.set = "program.patient_weight_kg", .d = NAN, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.concentration_mg_per_ml",
+     .d = NAN,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.concentration_mg_per_ml",
+     .detail_has = "NaN"},
+    {.set = "program.concentration_mg_per_ml",
+     .d = -1,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.concentration_mg_per_ml",
+     .detail_has = "negative"},
+    {.set = "program.concentration_mg_per_ml",
+     .d = 1000.5,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.concentration_mg_per_ml",
+     .detail_has = "1000.5"},
+    {.set = "program.patient_weight_kg",
+     .d = NAN,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.patient_weight_kg"},
-    {.set = "program.patient_weight_kg", .d = INFINITY, .reason = DG_REJECT_BAD_VALUE,
-     .field = "program.patient_weight_kg", .detail_has = "infinite"},
-    {.set = "program.patient_weight_kg", .d = -70, .reason = DG_REJECT_BAD_VALUE,
-     .field = "program.patient_weight_kg", .detail_has = "-70"},
-    {.set = "program.patient_weight_kg", .d = 612, .reason = DG_REJECT_BAD_VALUE,
-     .field = "program.patient_weight_kg", .detail_has = "612 kg"},
-    {.set = "program.dose_mg_per_kg", .d = -INFINITY, .reason = DG_REJECT_BAD_VALUE,
-     .field = "program.dose_mg_per_kg", .detail_has = "-infinite"},
-    {.set = "program.dose_mg_per_kg", .d = 100.1, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.patient_weight_kg",
+     .d = INFINITY,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.patient_weight_kg",
+     .detail_has = "infinite"},
+    {.set = "program.patient_weight_kg",
+     .d = -70,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.patient_weight_kg",
+     .detail_has = "-70"},
+    {.set = "program.patient_weight_kg",
+     .d = 612,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.patient_weight_kg",
+     .detail_has = "612 kg"},
+    {.set = "program.dose_mg_per_kg",
+     .d = -INFINITY,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.dose_mg_per_kg",
+     .detail_has = "-infinite"},
+    {.set = "program.dose_mg_per_kg",
+     .d = 100.1,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.dose_mg_per_kg"},
-    {.set = "program.duration_min", .d = NAN, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.duration_min",
+     .d = NAN,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.duration_min"},
-    {.set = "program.duration_min", .d = 10081, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.duration_min",
+     .d = 10081,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.duration_min"},
-    {.set = "program.rate_ml_per_h", .d = -0.1, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.rate_ml_per_h",
+     .d = -0.1,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.rate_ml_per_h"},
-    {.set = "program.rate_ml_per_h", .d = 2001, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "program.rate_ml_per_h",
+     .d = 2001,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "program.rate_ml_per_h"},
     {.set = "rate_ml_per_h", .d = NAN, .reason = DG_REJECT_BAD_VALUE, .field = "rate_ml_per_h"},
-    {.set = "rate_ml_per_h", .d = INFINITY, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "rate_ml_per_h",
+     .d = INFINITY,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "rate_ml_per_h"},
     {.set = "rate_ml_per_h", .d = -1, .reason = DG_REJECT_BAD_VALUE, .field = "rate_ml_per_h"},
-    {.set = "rate_ml_per_h", .d = 2000.01, .reason = DG_REJECT_BAD_VALUE,
-     .field = "rate_ml_per_h", .detail_has = "mL/h"},
-    {.set = "volume_infused_ml", .d = -1, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "rate_ml_per_h",
+     .d = 2000.01,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "rate_ml_per_h",
+     .detail_has = "mL/h"},
+    {.set = "volume_infused_ml",
+     .d = -1,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "volume_infused_ml"},
-    {.set = "volume_infused_ml", .d = 1.1e6, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "volume_infused_ml",
+     .d = 1.1e6,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "volume_infused_ml"},
-    {.set = "volume_infused_ml", .d = NAN, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "volume_infused_ml",
+     .d = NAN,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "volume_infused_ml"},
     {.set = "dose_infused_mg", .d = NAN, .reason = DG_REJECT_BAD_VALUE, .field = "dose_infused_mg"},
-    {.set = "dose_infused_mg", .d = -INFINITY, .reason = DG_REJECT_BAD_VALUE,
+    {.set = "dose_infused_mg",
+     .d = -INFINITY,
+     .reason = DG_REJECT_BAD_VALUE,
      .field = "dose_infused_mg"},
     {.set = "dose_infused_mg", .d = 2e6, .reason = DG_REJECT_BAD_VALUE, .field = "dose_infused_mg"},
     {.set = "bolus_dose_mg", .d = -0.5, .reason = DG_REJECT_BAD_VALUE, .field = "bolus_dose_mg"},
     {.set = "bolus_dose_mg", .d = NAN, .reason = DG_REJECT_BAD_VALUE, .field = "bolus_dose_mg"},
     {.set = "bolus_dose_mg", .d = 1e7, .reason = DG_REJECT_BAD_VALUE, .field = "bolus_dose_mg"},
-    {.set = "bolus_count", .u = 10001, .reason = DG_REJECT_BAD_VALUE, .field = "bolus_count",
+    {.set = "bolus_count",
+     .u = 10001,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "bolus_count",
      .detail_has = "10001"},
 };
 
@@ -562,9 +660,15 @@ static size_t pack_base(size_t i, uint8_t *buf, size_t cap)
     Dosegate__V1__Measurement ms[7];
     Dosegate__V1__AlertAck am;
     switch (i) {
-    case 0: telemetry_init(&tm, &tp); return pack_msg(&tm.base, buf, cap);
-    case 1: vitals_init(&vm, ms); return pack_msg(&vm.base, buf, cap);
-    default: ack_init(&am); return pack_msg(&am.base, buf, cap);
+    case 0:
+        telemetry_init(&tm, &tp);
+        return pack_msg(&tm.base, buf, cap);
+    case 1:
+        vitals_init(&vm, ms);
+        return pack_msg(&vm.base, buf, cap);
+    default:
+        ack_init(&am);
+        return pack_msg(&am.base, buf, cap);
     }
 }
 
@@ -586,8 +690,7 @@ static void test_truncated(void **state)
             memcpy(copy, buf, cut);
             int rc = decoders[d](copy, cut, base_ids[d], &err);
             free(copy);
-            if (rc == 0)
-                continue; /* cut at a field boundary: a shorter valid message */
+            if (rc == 0) continue; /* cut at a field boundary: a shorter valid message */
             assert_int_equal(rc, -DG_EINVAL);
             assert_int_not_equal(err.reason, DG_REJECT_NONE);
             decode_rejects += err.reason == DG_REJECT_DECODE;
@@ -729,7 +832,7 @@ static void test_vitals_roundtrip(void **state)
     assert_int_equal(v.seq, 9001);
     assert_int_equal(v.device_time_ms, T_2026 + 7);
     assert_string_equal(v.bed_id, "bed-3");
-    const struct dg_measurement *got[7] = {&v.heart_rate_bpm, &v.spo2_pct, &v.systolic_mmhg,
+    const struct dg_measurement *got[7] = {&v.heart_rate_bpm, &v.spo2_pct,  &v.systolic_mmhg,
                                            &v.diastolic_mmhg, &v.mean_mmhg, &v.resp_rate_bpm,
                                            &v.etco2_mmhg};
     for (int i = 0; i < 7; i++) {
@@ -810,20 +913,27 @@ static void test_vitals_ceilings(void **state)
     }
 }
 
-static const char *const vital_fields[7] = {"heart_rate_bpm", "spo2_pct",      "systolic_mmhg",
-                                            "diastolic_mmhg", "mean_mmhg",     "resp_rate_bpm",
+static const char *const vital_fields[7] = {"heart_rate_bpm", "spo2_pct",  "systolic_mmhg",
+                                            "diastolic_mmhg", "mean_mmhg", "resp_rate_bpm",
                                             "etco2_mmhg"};
 
 static void test_vitals_rejects(void **state)
 {
     (void)state;
     static const struct reject_case fixed[] = {
-        {.set = "schema_version", .u = 0, .reason = DG_REJECT_SCHEMA_VERSION,
+        {.set = "schema_version",
+         .u = 0,
+         .reason = DG_REJECT_SCHEMA_VERSION,
          .field = "schema_version"},
-        {.set = "schema_version", .u = 7, .reason = DG_REJECT_SCHEMA_VERSION,
+        {.set = "schema_version",
+         .u = 7,
+         .reason = DG_REJECT_SCHEMA_VERSION,
          .field = "schema_version"},
         {.set = "monitor_id", .s = "", .reason = DG_REJECT_MISSING, .field = "monitor_id"},
-        {.set = "monitor_id", .s = "mon-2", .reason = DG_REJECT_ID_MISMATCH, .field = "monitor_id",
+        {.set = "monitor_id",
+         .s = "mon-2",
+         .reason = DG_REJECT_ID_MISMATCH,
+         .field = "monitor_id",
          .detail_has = "mon-2"},
         {.set = "monitor_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "monitor_id"},
         {.set = "monitor_id", .s = "mon+1", .reason = DG_REJECT_BAD_VALUE, .field = "monitor_id"},
@@ -905,15 +1015,22 @@ static void test_ack_rejects(void **state)
 {
     (void)state;
     static const struct reject_case cases[] = {
-        {.set = "schema_version", .u = 0, .reason = DG_REJECT_SCHEMA_VERSION,
+        {.set = "schema_version",
+         .u = 0,
+         .reason = DG_REJECT_SCHEMA_VERSION,
          .field = "schema_version"},
-        {.set = "schema_version", .u = 2, .reason = DG_REJECT_SCHEMA_VERSION,
+        {.set = "schema_version",
+         .u = 2,
+         .reason = DG_REJECT_SCHEMA_VERSION,
          .field = "schema_version"},
         {.set = "alert_id", .s = "", .reason = DG_REJECT_MISSING, .field = "alert_id"},
         {.set = "alert_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "alert_id"},
         {.set = "alert_id", .s = "al/1", .reason = DG_REJECT_BAD_VALUE, .field = "alert_id"},
         {.set = "user_id", .s = "", .reason = DG_REJECT_MISSING, .field = "user_id"},
-        {.set = "user_id", .s = "nurse jones", .reason = DG_REJECT_BAD_VALUE, .field = "user_id",
+        {.set = "user_id",
+         .s = "nurse jones",
+         .reason = DG_REJECT_BAD_VALUE,
+         .field = "user_id",
          .detail_has = "nurse jones"},
         {.set = "user_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "user_id"},
         {.set = "ack_id", .s = "a/b", .reason = DG_REJECT_BAD_VALUE, .field = "ack_id"},
@@ -963,8 +1080,8 @@ static void test_encode_alert(void **state)
     (void)state;
     struct dg_alert a;
     alert_fill(&a, 4);
-    struct dg_alert_event ev = {.phase = DG_PHASE_ESCALATE, .seq = 77,
-                                .gateway_time_ms = T_2026 + 1000, .alert = &a};
+    struct dg_alert_event ev = {
+        .phase = DG_PHASE_ESCALATE, .seq = 77, .gateway_time_ms = T_2026 + 1000, .alert = &a};
     uint8_t *buf = NULL;
     size_t n = 0;
     assert_int_equal(dg_codec_encode_alert(&ev, &buf, &n), 0);
@@ -1054,9 +1171,12 @@ static void test_encode_alarms(void **state)
 {
     (void)state;
     /* Empty snapshot: the bed has no active alert. */
-    struct dg_alarm_snapshot snap = {.bed_id = "bed-3", .seq = 12,
-                                     .gateway_time_ms = T_2026 + 5, .n_alerts = 0,
-                                     .alerts = NULL, .highest = DG_PRIO_NONE};
+    struct dg_alarm_snapshot snap = {.bed_id = "bed-3",
+                                     .seq = 12,
+                                     .gateway_time_ms = T_2026 + 5,
+                                     .n_alerts = 0,
+                                     .alerts = NULL,
+                                     .highest = DG_PRIO_NONE};
     uint8_t *buf;
     size_t n;
     assert_int_equal(dg_codec_encode_alarms(&snap, &buf, &n), 0);
@@ -1189,12 +1309,20 @@ static void test_encode_command(void **state)
 static void test_encode_status(void **state)
 {
     (void)state;
-    struct dg_status st = {.online = 1, .gateway_id = "gw-1", .software_version = "0.1.0",
-                           .config_sha256 = "ab12", .drug_library_id = "clinic-lib",
-                           .drug_library_version = "2026.01", .drug_library_sha256 = "cd34",
-                           .start_time_ms = T_2026, .status_time_ms = T_2026 + 30000,
-                           .pumps_known = 12, .beds_known = 6, .messages_accepted = 123456789,
-                           .messages_rejected = 17, .active_alerts = 3};
+    struct dg_status st = {.online = 1,
+                           .gateway_id = "gw-1",
+                           .software_version = "0.1.0",
+                           .config_sha256 = "ab12",
+                           .drug_library_id = "clinic-lib",
+                           .drug_library_version = "2026.01",
+                           .drug_library_sha256 = "cd34",
+                           .start_time_ms = T_2026,
+                           .status_time_ms = T_2026 + 30000,
+                           .pumps_known = 12,
+                           .beds_known = 6,
+                           .messages_accepted = 123456789,
+                           .messages_rejected = 17,
+                           .active_alerts = 3};
     uint8_t *buf;
     size_t n;
     assert_int_equal(dg_codec_encode_status(&st, &buf, &n), 0);
@@ -1321,8 +1449,7 @@ static void test_encode_audit(void **state)
     assert_int_equal(m->signature.len, 64);
     assert_memory_equal(m->signature.data, sig, 64);
     assert_int_equal(m->outcome, DOSEGATE__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_SUCCESS);
-    assert_int_equal(m->participant_kind,
-                     DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_GATEWAY);
+    assert_int_equal(m->participant_kind, DOSEGATE__V1__PARTICIPANT_KIND__PARTICIPANT_KIND_GATEWAY);
     dosegate__v1__audit_record__free_unpacked(m, NULL);
     dg_free(h1);
 
@@ -1384,8 +1511,7 @@ static void fail_each_alloc(const char *what, int (*op)(void))
             fail_msg("%s: failing allocation %llu leaked %lld", what, (unsigned long long)k,
                      (long long)(dg_alloc_live() - base));
         if (rc == 0) {
-            if (failures == 0)
-                fail_msg("%s: no allocation to fail", what);
+            if (failures == 0) fail_msg("%s: no allocation to fail", what);
             return;
         }
         if (rc != -DG_ENOMEM)
@@ -1417,8 +1543,7 @@ static int op_decode_vitals(void)
     struct dg_vitals v;
     struct dg_decode_error err;
     int rc = dg_codec_decode_vitals(buf, n, "mon-1", &v, &err);
-    if (rc == -DG_ENOMEM)
-        assert_int_equal(err.reason, DG_REJECT_NONE);
+    if (rc == -DG_ENOMEM) assert_int_equal(err.reason, DG_REJECT_NONE);
     return rc;
 }
 
@@ -1429,8 +1554,7 @@ static int op_decode_ack(void)
     struct dg_ack k;
     struct dg_decode_error err;
     int rc = dg_codec_decode_ack(buf, n, &k, &err);
-    if (rc == -DG_ENOMEM)
-        assert_int_equal(err.reason, DG_REJECT_NONE);
+    if (rc == -DG_ENOMEM) assert_int_equal(err.reason, DG_REJECT_NONE);
     return rc;
 }
 
@@ -1466,8 +1590,8 @@ static int op_encode_alarms(void)
         alert_fill(&al[i], i);
         list[i] = &al[i];
     }
-    struct dg_alarm_snapshot snap = {.bed_id = "bed-3", .seq = 1, .n_alerts = 3,
-                                     .alerts = list, .highest = DG_PRIO_HIGH};
+    struct dg_alarm_snapshot snap = {
+        .bed_id = "bed-3", .seq = 1, .n_alerts = 3, .alerts = list, .highest = DG_PRIO_HIGH};
     uint8_t *buf;
     size_t n;
     int rc = dg_codec_encode_alarms(&snap, &buf, &n);
@@ -1487,8 +1611,7 @@ static int op_encode_command(void)
     uint8_t *buf;
     size_t n;
     int rc = dg_codec_encode_command(&c, &buf, &n);
-    if (rc == 0)
-        dg_free(buf);
+    if (rc == 0) dg_free(buf);
     return rc;
 }
 
@@ -1498,8 +1621,7 @@ static int op_encode_status(void)
     uint8_t *buf;
     size_t n;
     int rc = dg_codec_encode_status(&st, &buf, &n);
-    if (rc == 0)
-        dg_free(buf);
+    if (rc == 0) dg_free(buf);
     return rc;
 }
 
@@ -1511,8 +1633,7 @@ static int op_encode_audit(void)
     uint8_t *buf;
     size_t n;
     int rc = dg_codec_encode_audit(&rec, 1, &buf, &n);
-    if (rc == 0)
-        dg_free(buf);
+    if (rc == 0) dg_free(buf);
     return rc;
 }
 
@@ -1635,8 +1756,7 @@ static void test_topic_format(void **state)
         if (cases[i].kind != DG_TOPIC_ACK && cases[i].kind != DG_TOPIC_AUDIT)
             assert_string_equal(id, cases[i].id);
         /* A trailing '/' on the root changes nothing. */
-        assert_int_equal(dg_topic_format(buf, sizeof buf, ROOT "/", cases[i].kind, cases[i].id),
-                         0);
+        assert_int_equal(dg_topic_format(buf, sizeof buf, ROOT "/", cases[i].kind, cases[i].id), 0);
         assert_string_equal(buf, cases[i].want);
     }
     char buf[64];
