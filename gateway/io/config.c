@@ -1,0 +1,694 @@
+/*
+ * config.c — load and validate the site config and the drug library it names
+ * (see config.h; every key is documented in docs/config.md).
+ *
+ * Design: each file is read whole into memory (at most DG_CONFIG_FILE_MAX
+ * bytes), hashed with SHA-256 (the hash the gateway reports in its status and
+ * audit trail is of exactly the bytes that were parsed), and parsed with
+ * libyaml's document loader so every node keeps its line. The key tables
+ * below are the schema: yamlutil's walker checks names, types, ranges and
+ * required keys against them; the code after each walk does what a table
+ * cannot (defaults that depend on other keys, certificate files that must
+ * parse and match, duplicate drug entries, hard > soft).
+ *
+ * Everything that can be checked without a network is checked here, so the
+ * gateway refuses to start rather than fail later: files named by the config
+ * must be readable regular files now, the CA file must hold a PEM
+ * certificate, the client certificate and key must parse and belong
+ * together, and the key must not be encrypted (the gateway has no passphrase
+ * to give it). Validity dates are NOT checked: an edge box may boot with a
+ * wrong clock, and the broker's handshake is the authority on expiry.
+ *
+ * The result is built in a private copy and copied into *cfg only on
+ * success, so a failed load (e.g. a reload with a bad file) leaves the
+ * caller's config untouched.
+ */
+/* realpath() is XSI; the build only asks for _POSIX_C_SOURCE. */
+#define _XOPEN_SOURCE 700
+
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "../core/alloc.h"
+#include "../core/error.h"
+#include "log.h"
+#include "yamlutil.h"
+
+#define DG_CONFIG_FILE_MAX (1024 * 1024) /* bytes; a hand-edited file is far smaller */
+
+/* ENUM keys store the index as an int into these enum fields. */
+static_assert(sizeof(enum dg_log_level) == sizeof(int), "enum dg_log_level is not int-sized");
+static_assert(sizeof(enum dg_alert_action) == sizeof(int), "enum dg_alert_action is not int-sized");
+static_assert(DG_LOG_DEBUG == 0 && DG_LOG_ERROR == 3, "log_levels[] order");
+static_assert(DG_ACTION_NONE == 0 && DG_ACTION_PAUSE == 1 && DG_ACTION_STOP == 2,
+              "hard_actions[] order");
+
+#define ARRAY_LEN(a)            (sizeof(a) / sizeof((a)[0]))
+#define FIELD_SIZE(type, field) sizeof(((type *)0)->field)
+
+/* --------------------------------------------------------------- checks */
+
+/* Ids become topic segments, MQTT client ids and log values. */
+static int check_id(const char *s, char *why, size_t whylen)
+{
+    char q[80];
+    for (const char *c = s; *c; c++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+            *c == '_' || *c == '.' || *c == '-')
+            continue;
+        snprintf(why, whylen, "may only contain A-Z a-z 0-9 _ . - (got %s)",
+                 dg_log_q(q, sizeof q, s));
+        return -1;
+    }
+    return 0;
+}
+
+/* care_area: an id, or "" for "any care area". */
+static int check_id_or_empty(const char *s, char *why, size_t whylen)
+{
+    return s[0] ? check_id(s, why, whylen) : 0;
+}
+
+/* topic_root: levels of [A-Za-z0-9_.-] joined by '/'; no wildcards, no
+   empty level, no leading '$' (reserved by brokers). */
+static int check_topic_root(const char *s, char *why, size_t whylen)
+{
+    char q[80];
+    dg_log_q(q, sizeof q, s);
+    if (strchr(s, '+') || strchr(s, '#')) {
+        snprintf(why, whylen, "must not contain the MQTT wildcards + or # (got %s)", q);
+        return -1;
+    }
+    if (s[0] == '/' || s[strlen(s) - 1] == '/') {
+        snprintf(why, whylen, "must not start or end with '/' (got %s)", q);
+        return -1;
+    }
+    if (strstr(s, "//")) {
+        snprintf(why, whylen, "must not contain an empty level '//' (got %s)", q);
+        return -1;
+    }
+    for (const char *c = s; *c; c++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+            *c == '_' || *c == '.' || *c == '-' || *c == '/')
+            continue;
+        snprintf(why, whylen, "levels may only contain A-Z a-z 0-9 _ . - (got %s)", q);
+        return -1;
+    }
+    return 0;
+}
+
+/* ssl://HOST:PORT, HOST a name, an IPv4 address or a [bracketed] IPv6 one. */
+static int check_url(const char *s, char *why, size_t whylen)
+{
+    static const char *const plaintext[] = {"tcp://", "mqtt://", "ws://"};
+    char q[80];
+    dg_log_q(q, sizeof q, s);
+
+    for (size_t i = 0; i < ARRAY_LEN(plaintext); i++) {
+        if (strncmp(s, plaintext[i], strlen(plaintext[i])) == 0) {
+            snprintf(why, whylen, "TLS is mandatory: use ssl://HOST:PORT instead of %s (got %s)",
+                     plaintext[i], q);
+            return -1;
+        }
+    }
+    if (strncmp(s, "ssl://", 6) != 0) {
+        snprintf(why, whylen, "must start with ssl:// (TLS is mandatory), got %s", q);
+        return -1;
+    }
+    const char *host = s + 6;
+    const char *colon;
+    bool host_ok = true;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (!close || close == host + 1) host_ok = false;
+        for (const char *c = host + 1; host_ok && c < close; c++)
+            host_ok = strchr("0123456789abcdefABCDEF:.", *c) != NULL;
+        colon = close ? close + 1 : NULL;
+        if (colon && *colon != ':') colon = NULL;
+    } else {
+        colon = strrchr(host, ':');
+        if (!colon || colon == host) host_ok = false;
+        for (const char *c = host; host_ok && c < colon; c++)
+            host_ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-';
+    }
+    long port = 0;
+    bool port_ok = colon && colon[1] != '\0';
+    for (const char *c = colon ? colon + 1 : ""; port_ok && *c; c++) {
+        port_ok = *c >= '0' && *c <= '9' && port < 65536;
+        port = port * 10 + (*c - '0');
+    }
+    if (!host_ok || !port_ok || port < 1 || port > 65535) {
+        snprintf(why, whylen, "must be ssl://HOST:PORT with a port 1..65535 (got %s)", q);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- schema */
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const hard_actions[] = {"none", "pause", "stop", NULL};
+
+#define STR(n, req, T, field, chk)                                                                 \
+    {                                                                                              \
+        .name = n, .type = DG_YAML_STRING, .required = req, .offset = offsetof(T, field),          \
+        .size = FIELD_SIZE(T, field), .check = chk                                                 \
+    }
+#define PATHK(n, req, T, field)                                                                    \
+    {                                                                                              \
+        .name = n, .type = DG_YAML_PATH, .required = req, .offset = offsetof(T, field),            \
+        .size = FIELD_SIZE(T, field)                                                               \
+    }
+#define INT(n, T, field, lo, hi)                                                                   \
+    {                                                                                              \
+        .name = n, .type = DG_YAML_INT, .offset = offsetof(T, field), .min_i = lo, .max_i = hi     \
+    }
+#define NODE(n, req, t)                                                                            \
+    {                                                                                              \
+        .name = n, .type = t, .required = req                                                      \
+    }
+
+enum { R_GATEWAY, R_DEVICE, R_CLINIC, R_DRUGLIB };
+static const struct dg_yaml_key root_keys[] = {
+    [R_GATEWAY] = NODE("gateway", true, DG_YAML_MAP),
+    [R_DEVICE] = NODE("device_link", true, DG_YAML_MAP),
+    [R_CLINIC] = NODE("clinic_link", false, DG_YAML_MAP),
+    [R_DRUGLIB] = PATHK("drug_library", true, struct dg_config, drug_library_path),
+};
+
+enum { G_ID, G_SITE, G_TOPIC_ROOT, G_LOG_LEVEL, G_STATUS, G_PERMIT };
+static const struct dg_yaml_key gateway_keys[] = {
+    [G_ID] = STR("id", true, struct dg_config, gateway_id, check_id),
+    [G_SITE] = STR("site", true, struct dg_config, site, check_id),
+    [G_TOPIC_ROOT] = STR("topic_root", false, struct dg_config, topic_root, check_topic_root),
+    [G_LOG_LEVEL] = {.name = "log_level",
+                     .type = DG_YAML_ENUM,
+                     .offset = offsetof(struct dg_config, log_level),
+                     .names = log_levels},
+    [G_STATUS] = INT("status_interval_s", struct dg_config, status_interval_s, 1, 3600),
+    [G_PERMIT] = {.name = "permit_to_infuse",
+                  .type = DG_YAML_BOOL,
+                  .offset = offsetof(struct dg_config, permit_to_infuse)},
+};
+
+/* device_link: everything but client_id and keepalive_s is required.
+   clinic_link: only url; the rest is inherited from device_link. */
+enum { L_URL, L_CLIENT_ID, L_CA, L_CERT, L_KEY, L_KEEPALIVE };
+#define LINK_KEYS(req)                                                                             \
+    {                                                                                              \
+        [L_URL] = STR("url", true, struct dg_link_settings, url, check_url),                       \
+        [L_CLIENT_ID] = STR("client_id", false, struct dg_link_settings, client_id, check_id),     \
+        [L_CA] = PATHK("ca_file", req, struct dg_link_settings, ca_file),                          \
+        [L_CERT] = PATHK("cert_file", req, struct dg_link_settings, cert_file),                    \
+        [L_KEY] = PATHK("key_file", req, struct dg_link_settings, key_file),                       \
+        [L_KEEPALIVE] = INT("keepalive_s", struct dg_link_settings, keepalive_s, 2, 600),          \
+    }
+static const struct dg_yaml_key device_link_keys[] = LINK_KEYS(true);
+static const struct dg_yaml_key clinic_link_keys[] = LINK_KEYS(false);
+
+enum { D_LIBRARY, D_DRUGS };
+static const struct dg_yaml_key druglib_root_keys[] = {
+    [D_LIBRARY] = NODE("library", true, DG_YAML_MAP),
+    [D_DRUGS] = NODE("drugs", true, DG_YAML_SEQ),
+};
+
+static const struct dg_yaml_key library_keys[] = {
+    STR("id", true, struct dg_druglib, id, check_id),
+    STR("version", true, struct dg_druglib, version, check_id),
+};
+
+enum { DR_ID, DR_NAME, DR_CARE_AREA, DR_RATE };
+static const struct dg_yaml_key drug_keys[] = {
+    [DR_ID] = STR("id", true, struct dg_drug, id, check_id),
+    [DR_NAME] = STR("name", true, struct dg_drug, name, NULL),
+    [DR_CARE_AREA] = {.name = "care_area",
+                      .type = DG_YAML_STRING,
+                      .allow_empty = true,
+                      .offset = offsetof(struct dg_drug, care_area),
+                      .size = FIELD_SIZE(struct dg_drug, care_area),
+                      .check = check_id_or_empty},
+    [DR_RATE] = NODE("rate_mg_per_kg_h", false, DG_YAML_MAP),
+};
+
+/* A limit pair: finite, >= 0 (0 = no such limit); hard > soft is checked after. */
+enum { LIM_SOFT, LIM_HARD, LIM_ACTION };
+static const struct dg_yaml_key rate_keys[] = {
+    [LIM_SOFT] = {.name = "soft",
+                  .type = DG_YAML_DOUBLE,
+                  .offset = offsetof(struct dg_drug, rate_mg_per_kg_h.soft),
+                  .min_d = 0,
+                  .max_d = 1e308},
+    [LIM_HARD] = {.name = "hard",
+                  .type = DG_YAML_DOUBLE,
+                  .offset = offsetof(struct dg_drug, rate_mg_per_kg_h.hard),
+                  .min_d = 0,
+                  .max_d = 1e308},
+    [LIM_ACTION] = {.name = "hard_action",
+                    .type = DG_YAML_ENUM,
+                    .offset = offsetof(struct dg_drug, rate_hard_action),
+                    .names = hard_actions},
+};
+
+/* ------------------------------------------------------------ file bytes */
+
+/*
+ * Read the whole regular file at path into *buf (dg_malloc'd, caller frees)
+ * and its SHA-256 into hex (65 bytes). Errors: "FILE: cannot open: strerror".
+ */
+static int read_and_hash(const char *path, unsigned char **buf, size_t *len, char hex[65],
+                         char *err, size_t errlen)
+{
+    unsigned char *data = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    struct stat st;
+    int rc;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -DG_ECONFIG;
+    }
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        rc = -DG_ECONFIG;
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: cannot read: not a regular file", path);
+        rc = -DG_ECONFIG;
+        goto fail;
+    }
+    if (st.st_size > DG_CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "%s: cannot read: larger than %d bytes", path, DG_CONFIG_FILE_MAX);
+        rc = -DG_ECONFIG;
+        goto fail;
+    }
+    size_t size = (size_t)st.st_size;
+    data = dg_malloc(size + 1);
+    if (!data) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = -DG_ENOMEM;
+        goto fail;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, data + got, size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            rc = -DG_ECONFIG;
+            goto fail;
+        }
+        if (n == 0) break; /* shrank while we read: parse and hash what is there */
+        got += (size_t)n;
+    }
+    data[got] = '\0';
+
+    if (EVP_Digest(data, got, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        snprintf(err, errlen, "%s: SHA-256 failed", path);
+        rc = -DG_EIO;
+        goto fail;
+    }
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+
+    close(fd);
+    *buf = data;
+    *len = got;
+    return 0;
+
+fail:
+    dg_free(data);
+    close(fd);
+    return rc;
+}
+
+/* The absolute directory of path (for resolving relative paths inside it),
+   so a later chdir or a Paho reconnect reads the same files. */
+static int dir_of(const char *path, char *out, size_t outlen)
+{
+    char dir[DG_PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, sizeof dir, ".");
+    } else {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof dir) return -1;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    char *abs = realpath(dir, NULL); /* libc malloc: free(), not dg_free() */
+    const char *use = abs ? abs : dir;
+    int n = snprintf(out, outlen, "%s", use);
+    free(abs);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+/* -------------------------------------------------------- TLS file checks */
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1; /* never prompt on a terminal; an encrypted key is refused */
+}
+
+/* Number of PEM certificates in file; *first (optional) gets the first one
+   (caller X509_free()s it). */
+static int count_certs(const char *file, X509 **first)
+{
+    int n = 0;
+    BIO *bio = BIO_new_file(file, "r");
+    if (!bio) return 0;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (n == 0 && first)
+            *first = x;
+        else
+            X509_free(x);
+        n++;
+    }
+    BIO_free(bio);
+    return n;
+}
+
+static EVP_PKEY *read_key(const char *file)
+{
+    BIO *bio = BIO_new_file(file, "r");
+    if (!bio) return NULL;
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    BIO_free(bio);
+    return k;
+}
+
+/*
+ * Check the PEM files of one link. hits are the link's key hits; only files
+ * named in this mapping are checked (inherited ones were checked where they
+ * were named), but the certificate/key pair is always checked together.
+ */
+static int check_tls_files(struct dg_yaml *y, const char *lpath, const struct dg_link_settings *l,
+                           const struct dg_yaml_hit *hits, const yaml_node_t *link_key)
+{
+    char kpath[160];
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = 0;
+
+    if (hits[L_CA].value && count_certs(l->ca_file, NULL) == 0) {
+        rc = dg_yaml_fail(y, hits[L_CA].value, dg_yaml_join(kpath, sizeof kpath, lpath, "ca_file"),
+                          "%s holds no PEM certificate", l->ca_file);
+        goto out;
+    }
+    if (!hits[L_CERT].value && !hits[L_KEY].value) goto out;
+    if (count_certs(l->cert_file, &cert) == 0) {
+        const yaml_node_t *n = hits[L_CERT].value ? hits[L_CERT].value : link_key;
+        rc = dg_yaml_fail(y, n, dg_yaml_join(kpath, sizeof kpath, lpath, "cert_file"),
+                          "%s holds no PEM certificate", l->cert_file);
+        goto out;
+    }
+    key = read_key(l->key_file);
+    if (!key) {
+        const yaml_node_t *n = hits[L_KEY].value ? hits[L_KEY].value : link_key;
+        rc = dg_yaml_fail(y, n, dg_yaml_join(kpath, sizeof kpath, lpath, "key_file"),
+                          "%s holds no PEM private key, or it is encrypted (not supported)",
+                          l->key_file);
+        goto out;
+    }
+    if (X509_check_private_key(cert, key) != 1) {
+        const char *name = hits[L_KEY].value ? "key_file" : "cert_file";
+        const yaml_node_t *n = hits[L_KEY].value ? hits[L_KEY].value : hits[L_CERT].value;
+        rc =
+            dg_yaml_fail(y, n, dg_yaml_join(kpath, sizeof kpath, lpath, name),
+                         "private key %s does not match certificate %s", l->key_file, l->cert_file);
+        goto out;
+    }
+out:
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    ERR_clear_error(); /* failed PEM reads leave entries that would confuse later TLS logs */
+    return rc;
+}
+
+/* ----------------------------------------------------------- drug library */
+
+static int load_druglib(struct dg_druglib *lib, const char *path, char *err, size_t errlen)
+{
+    struct dg_yaml y;
+    struct dg_yaml_hit root_hits[ARRAY_LEN(druglib_root_keys)];
+    /* Line of each entry's id, for "first at line N". */
+    size_t id_line[DG_DRUGS_MAX];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char dir[DG_PATH_MAX];
+    char dpath[64], rpath[96], kpath[160];
+    int rc;
+
+    memset(lib, 0, sizeof *lib);
+    rc = read_and_hash(path, &buf, &len, lib->sha256_hex, err, errlen);
+    if (rc != 0) return rc;
+    if (dir_of(path, dir, sizeof dir) != 0) {
+        snprintf(err, errlen, "%s: directory path too long", path);
+        dg_free(buf);
+        return -DG_ECONFIG;
+    }
+    rc = dg_yaml_parse(&y, path, dir, buf, len, err, errlen);
+    if (rc != 0) goto fail_buf;
+
+    const yaml_node_t *root = dg_yaml_root(&y);
+    rc = dg_yaml_map(&y, root, "", druglib_root_keys, ARRAY_LEN(druglib_root_keys), lib, root_hits);
+    if (rc != 0) goto fail;
+    rc = dg_yaml_map(&y, root_hits[D_LIBRARY].value, "library", library_keys,
+                     ARRAY_LEN(library_keys), lib, NULL);
+    if (rc != 0) goto fail;
+
+    const yaml_node_t *drugs = root_hits[D_DRUGS].value;
+    size_t n = dg_yaml_seq_len(drugs);
+    if (n == 0) {
+        rc = dg_yaml_fail(&y, drugs, "drugs", "must list at least one drug");
+        goto fail;
+    }
+    if (n > DG_DRUGS_MAX) {
+        rc = dg_yaml_fail(&y, dg_yaml_seq_item(&y, drugs, DG_DRUGS_MAX), "drugs",
+                          "at most %d drugs are supported, got %zu", DG_DRUGS_MAX, n);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct dg_drug *d = &lib->drugs[i];
+        struct dg_yaml_hit hits[ARRAY_LEN(drug_keys)];
+        struct dg_yaml_hit rate_hits[ARRAY_LEN(rate_keys)];
+
+        snprintf(dpath, sizeof dpath, "drugs[%zu]", i);
+        memset(d, 0, sizeof *d);
+        d->rate_hard_action = DG_ACTION_PAUSE;
+        rc = dg_yaml_map(&y, dg_yaml_seq_item(&y, drugs, i), dpath, drug_keys, ARRAY_LEN(drug_keys),
+                         d, hits);
+        if (rc != 0) goto fail;
+        id_line[i] = dg_yaml_line(hits[DR_ID].value);
+
+        if (hits[DR_RATE].value) {
+            dg_yaml_join(rpath, sizeof rpath, dpath, "rate_mg_per_kg_h");
+            rc = dg_yaml_map(&y, hits[DR_RATE].value, rpath, rate_keys, ARRAY_LEN(rate_keys), d,
+                             rate_hits);
+            if (rc != 0) goto fail;
+            const struct dg_limit *lim = &d->rate_mg_per_kg_h;
+            if (lim->soft > 0 && lim->hard > 0 && !(lim->hard > lim->soft)) {
+                rc = dg_yaml_fail(&y, rate_hits[LIM_HARD].value,
+                                  dg_yaml_join(kpath, sizeof kpath, rpath, "hard"),
+                                  "must be greater than soft (%g), got %g", lim->soft, lim->hard);
+                goto fail;
+            }
+            if (rate_hits[LIM_ACTION].value && !(lim->hard > 0)) {
+                rc = dg_yaml_fail(&y, rate_hits[LIM_ACTION].value,
+                                  dg_yaml_join(kpath, sizeof kpath, rpath, "hard_action"),
+                                  "has no effect without a hard limit (set hard > 0)");
+                goto fail;
+            }
+        }
+
+        /* dg_druglib_find() must never have two candidates. */
+        for (size_t j = 0; j < i; j++) {
+            const struct dg_drug *e = &lib->drugs[j];
+            if (strcmp(e->id, d->id) == 0 && strcmp(e->care_area, d->care_area) == 0) {
+                char area[80];
+                if (d->care_area[0])
+                    snprintf(area, sizeof area, "care area \"%s\"", d->care_area);
+                else
+                    snprintf(area, sizeof area, "no care area (any)");
+                rc = dg_yaml_fail(&y, hits[DR_ID].value,
+                                  dg_yaml_join(kpath, sizeof kpath, dpath, "id"),
+                                  "duplicate entry for drug \"%s\" with %s (first at line %zu)",
+                                  d->id, area, id_line[j]);
+                goto fail;
+            }
+        }
+        lib->n_drugs = i + 1;
+    }
+
+    dg_yaml_close(&y);
+    dg_free(buf);
+    return 0;
+
+fail:
+    dg_yaml_close(&y);
+fail_buf:
+    dg_free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------ site config */
+
+/* Default client id "<gateway id><suffix>", refused if it does not fit. */
+static int default_client_id(struct dg_yaml *y, struct dg_link_settings *l, const char *gw_id,
+                             const char *suffix, const char *lpath, const yaml_node_t *node)
+{
+    char kpath[160];
+    int n = snprintf(l->client_id, sizeof l->client_id, "%s%s", gw_id, suffix);
+    if (n < 0 || (size_t)n >= sizeof l->client_id)
+        return dg_yaml_fail(y, node, dg_yaml_join(kpath, sizeof kpath, lpath, "client_id"),
+                            "the default \"<gateway.id>%s\" is longer than %zu characters; set "
+                            "client_id",
+                            suffix, sizeof l->client_id - 1);
+    return 0;
+}
+
+static int load_config(struct dg_config *c, const char *path, char *err, size_t errlen)
+{
+    struct dg_yaml y;
+    struct dg_yaml_hit root_hits[ARRAY_LEN(root_keys)];
+    struct dg_yaml_hit gw_hits[ARRAY_LEN(gateway_keys)];
+    struct dg_yaml_hit dev_hits[ARRAY_LEN(device_link_keys)];
+    struct dg_yaml_hit cli_hits[ARRAY_LEN(clinic_link_keys)];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char dir[DG_PATH_MAX];
+    int rc;
+
+    if (strlen(path) >= sizeof c->path) {
+        snprintf(err, errlen, "%s: cannot open: path longer than %zu characters", path,
+                 sizeof c->path - 1);
+        return -DG_ECONFIG;
+    }
+    snprintf(c->path, sizeof c->path, "%s", path);
+    rc = read_and_hash(path, &buf, &len, c->sha256_hex, err, errlen);
+    if (rc != 0) return rc;
+    if (dir_of(path, dir, sizeof dir) != 0) {
+        snprintf(err, errlen, "%s: directory path too long", path);
+        dg_free(buf);
+        return -DG_ECONFIG;
+    }
+    rc = dg_yaml_parse(&y, path, dir, buf, len, err, errlen);
+    if (rc != 0) goto fail_buf;
+
+    /* Defaults (docs/config.md); the walks overwrite what the file sets. */
+    c->log_level = DG_LOG_INFO;
+    c->status_interval_s = 30;
+    c->permit_to_infuse = false;
+    c->device_link.keepalive_s = 10;
+
+    const yaml_node_t *root = dg_yaml_root(&y);
+    rc = dg_yaml_map(&y, root, "", root_keys, ARRAY_LEN(root_keys), c, root_hits);
+    if (rc != 0) goto fail;
+
+    /* gateway */
+    rc = dg_yaml_map(&y, root_hits[R_GATEWAY].value, "gateway", gateway_keys,
+                     ARRAY_LEN(gateway_keys), c, gw_hits);
+    if (rc != 0) goto fail;
+    if (!gw_hits[G_TOPIC_ROOT].value)
+        snprintf(c->topic_root, sizeof c->topic_root, "dosegate/v1/%s", c->site);
+
+    /* device_link */
+    rc = dg_yaml_map(&y, root_hits[R_DEVICE].value, "device_link", device_link_keys,
+                     ARRAY_LEN(device_link_keys), &c->device_link, dev_hits);
+    if (rc != 0) goto fail;
+    if (!dev_hits[L_CLIENT_ID].value) {
+        rc = default_client_id(&y, &c->device_link, c->gateway_id, "-device", "device_link",
+                               root_hits[R_DEVICE].key);
+        if (rc != 0) goto fail;
+    }
+    rc = check_tls_files(&y, "device_link", &c->device_link, dev_hits, root_hits[R_DEVICE].key);
+    if (rc != 0) goto fail;
+
+    /* clinic_link: device_link's settings unless overridden here. */
+    c->clinic_link = c->device_link;
+    c->clinic_link.client_id[0] = '\0';
+    memset(cli_hits, 0, sizeof cli_hits);
+    if (root_hits[R_CLINIC].value) {
+        rc = dg_yaml_map(&y, root_hits[R_CLINIC].value, "clinic_link", clinic_link_keys,
+                         ARRAY_LEN(clinic_link_keys), &c->clinic_link, cli_hits);
+        if (rc != 0) goto fail;
+        rc = check_tls_files(&y, "clinic_link", &c->clinic_link, cli_hits, root_hits[R_CLINIC].key);
+        if (rc != 0) goto fail;
+    }
+    if (!cli_hits[L_CLIENT_ID].value) {
+        const yaml_node_t *n = root_hits[R_CLINIC].key ? root_hits[R_CLINIC].key : root;
+        rc = default_client_id(&y, &c->clinic_link, c->gateway_id, "-clinic", "clinic_link", n);
+        if (rc != 0) goto fail;
+    }
+    /* Two sessions with one client id on one broker evict each other forever. */
+    if (strcmp(c->clinic_link.client_id, c->device_link.client_id) == 0) {
+        const yaml_node_t *n = cli_hits[L_CLIENT_ID].value   ? cli_hits[L_CLIENT_ID].value
+                               : dev_hits[L_CLIENT_ID].value ? dev_hits[L_CLIENT_ID].value
+                                                             : root;
+        rc = dg_yaml_fail(
+            &y, n, cli_hits[L_CLIENT_ID].value ? "clinic_link.client_id" : "device_link.client_id",
+            "device_link and clinic_link must use different client ids (both are "
+            "\"%s\")",
+            c->clinic_link.client_id);
+        goto fail;
+    }
+
+    /* drug_library: its own file; its errors name that file. */
+    rc = load_druglib(&c->druglib, c->drug_library_path, err, errlen);
+    if (rc != 0) goto fail;
+
+    dg_yaml_close(&y);
+    dg_free(buf);
+    return 0;
+
+fail:
+    dg_yaml_close(&y);
+fail_buf:
+    dg_free(buf);
+    return rc;
+}
+
+int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char scratch[8];
+    if (!err || errlen == 0) {
+        err = scratch;
+        errlen = sizeof scratch;
+    }
+    err[0] = '\0';
+    if (!cfg || !path) {
+        snprintf(err, errlen, "(null): cannot open: %s", strerror(EINVAL));
+        return -DG_EINVAL;
+    }
+    struct dg_config *c = dg_calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -DG_ENOMEM;
+    }
+    int rc = load_config(c, path, err, errlen);
+    if (rc == 0) *cfg = *c;
+    dg_free(c);
+    return rc;
+}

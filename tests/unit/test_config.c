@@ -1,0 +1,595 @@
+/*
+ * test_config.c — dg_config_load(): the shipped files load, every fixture in
+ * tests/data/config/ that must fail fails with the exact one-line shape
+ * "FILE:LINE: KEY.PATH: problem", and clinic_link defaults as documented.
+ *
+ * The group setup makes a private directory under /tmp with a throwaway PKI
+ * (certs/ca.pem, gateway.pem, gateway.key, plus the wrong and encrypted keys
+ * the negative cases need), a copy of every fixture, and a copy of the two
+ * shipped files laid out as in the source tree (gateway/etc/ next to
+ * out/certs/), so nothing is written into the source tree and no key is
+ * ever committed.
+ */
+/* realpath() and mkdtemp() beyond the build's _POSIX_C_SOURCE. */
+#define _XOPEN_SOURCE 700
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/config.h"
+
+#define FIXTURES DG_TEST_DATA "/config"
+
+static char tmp[256];    /* mkdtemp() result */
+static char tmpabs[256]; /* its real path (what resolved paths start with) */
+
+/* ---------------------------------------------------------------- helpers */
+
+static void join(char *out, size_t outlen, const char *a, const char *b)
+{
+    int n = snprintf(out, outlen, "%s/%s", a, b);
+    assert_true(n > 0 && (size_t)n < outlen);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    FILE *out = fopen(to, "wb");
+    assert_non_null(out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+static void rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+                char sub[PATH_MAX];
+                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+                rm_rf(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void sha256_file(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static unsigned char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    assert_int_equal(EVP_Digest(buf, n, md, &mdlen, EVP_sha256(), NULL), 1);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static X509 *self_signed(EVP_PKEY *key, const char *cn)
+{
+    X509 *x = X509_new();
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    return x;
+}
+
+static void write_cert(const char *dir, const char *file, X509 *x)
+{
+    char p[PATH_MAX];
+    join(p, sizeof p, dir, file);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_X509(f, x), 1);
+    fclose(f);
+}
+
+static void write_key(const char *dir, const char *file, EVP_PKEY *k, const char *passphrase)
+{
+    char p[PATH_MAX];
+    join(p, sizeof p, dir, file);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    if (passphrase)
+        assert_int_equal(PEM_write_PrivateKey(f, k, EVP_aes_128_cbc(),
+                                              (const unsigned char *)passphrase,
+                                              (int)strlen(passphrase), NULL, NULL),
+                         1);
+    else
+        assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+}
+
+/* A CA-less development PKI: one self-signed certificate serves as both the
+   trust store and the client certificate; only the files' shape matters. */
+static void make_pki(const char *dir)
+{
+    assert_int_equal(mkdir(dir, 0700), 0);
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    EVP_PKEY *other = EVP_EC_gen("P-256");
+    assert_non_null(key);
+    assert_non_null(other);
+    X509 *cert = self_signed(key, "gateway");
+    write_cert(dir, "ca.pem", cert);
+    write_cert(dir, "gateway.pem", cert);
+    write_key(dir, "gateway.key", key, NULL);
+    write_key(dir, "other.key", other, NULL);
+    write_key(dir, "encrypted.key", key, "secret");
+    char p[PATH_MAX];
+    join(p, sizeof p, dir, "garbage.pem");
+    write_file(p, "not a certificate\n", 18);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(other);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], q[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "/tmp/dg-test-config-XXXXXX");
+    if (!mkdtemp(tmp)) return -1;
+    char *abs = realpath(tmp, NULL);
+    if (!abs) return -1;
+    snprintf(tmpabs, sizeof tmpabs, "%s", abs);
+    free(abs);
+
+    /* Every fixture, flat, with the PKI in certs/ next to them. */
+    join(p, sizeof p, tmp, "certs");
+    make_pki(p);
+    DIR *d = opendir(FIXTURES);
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        join(p, sizeof p, FIXTURES, e->d_name);
+        join(q, sizeof q, tmp, e->d_name);
+        copy_file(p, q);
+    }
+    closedir(d);
+
+    /* The shipped files, where they sit relative to out/certs. */
+    const char *dirs[] = {"shipped", "shipped/gateway", "shipped/gateway/etc", "shipped/out"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        join(p, sizeof p, tmp, dirs[i]);
+        assert_int_equal(mkdir(p, 0700), 0);
+    }
+    join(p, sizeof p, tmp, "shipped/out/certs");
+    make_pki(p);
+    join(q, sizeof q, tmp, "shipped/gateway/etc/dosegate.yaml");
+    copy_file(DG_SOURCE_DIR "/gateway/etc/dosegate.yaml", q);
+    join(q, sizeof q, tmp, "shipped/gateway/etc/drug-library.yaml");
+    copy_file(DG_SOURCE_DIR "/gateway/etc/drug-library.yaml", q);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (tmp[0]) rm_rf(tmp);
+    return 0;
+}
+
+/* Load tmp/file; returns rc, err filled. */
+static int load(struct dg_config *cfg, const char *file, char *err, size_t errlen)
+{
+    char p[PATH_MAX];
+    join(p, sizeof p, tmp, file);
+    return dg_config_load(cfg, p, err, errlen);
+}
+
+static void assert_abs_in(const char *path, const char *dir, const char *file)
+{
+    char want[PATH_MAX];
+    snprintf(want, sizeof want, "%s/%s", dir, file);
+    assert_string_equal(path, want);
+}
+
+/* ------------------------------------------------------------ good files */
+
+static void test_shipped_files(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512];
+    int64_t live = dg_alloc_live();
+
+    int rc = load(&cfg, "shipped/gateway/etc/dosegate.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("shipped config refused: %s", err);
+    assert_int_equal(dg_alloc_live(), live);
+    assert_string_equal(err, "");
+
+    char etc[PATH_MAX];
+    join(etc, sizeof etc, tmpabs, "shipped/gateway/etc");
+    assert_string_equal(cfg.gateway_id, "gw-1");
+    assert_string_equal(cfg.site, "demo-clinic");
+    assert_string_equal(cfg.topic_root, "dosegate/v1/demo-clinic");
+    assert_int_equal(cfg.log_level, DG_LOG_INFO);
+    assert_int_equal(cfg.status_interval_s, 30);
+    assert_false(cfg.permit_to_infuse);
+
+    const struct dg_link_settings *dev = &cfg.device_link;
+    assert_string_equal(dev->url, "ssl://127.0.0.1:8883");
+    assert_string_equal(dev->client_id, "gw-1-device");
+    assert_abs_in(dev->ca_file, etc, "../../out/certs/ca.pem");
+    assert_abs_in(dev->cert_file, etc, "../../out/certs/gateway.pem");
+    assert_abs_in(dev->key_file, etc, "../../out/certs/gateway.key");
+    assert_int_equal(dev->keepalive_s, 10);
+
+    /* clinic_link left out: a copy of device_link with its own client id. */
+    const struct dg_link_settings *cli = &cfg.clinic_link;
+    assert_string_equal(cli->url, dev->url);
+    assert_string_equal(cli->client_id, "gw-1-clinic");
+    assert_string_equal(cli->ca_file, dev->ca_file);
+    assert_string_equal(cli->cert_file, dev->cert_file);
+    assert_string_equal(cli->key_file, dev->key_file);
+    assert_int_equal(cli->keepalive_s, dev->keepalive_s);
+
+    assert_abs_in(cfg.drug_library_path, etc, "drug-library.yaml");
+    const struct dg_druglib *lib = &cfg.druglib;
+    assert_string_equal(lib->id, "clinic-default");
+    assert_string_equal(lib->version, "2026.11.1");
+    assert_int_equal(lib->n_drugs, 1);
+    const struct dg_drug *k = &lib->drugs[0];
+    assert_string_equal(k->id, "ketamine-trd");
+    assert_string_equal(k->name, "Ketamine (treatment-resistant depression)");
+    assert_string_equal(k->care_area, "");
+    /* contract.md: derived from 0.75 and 1.0 mg/kg over 40 min. */
+    assert_true(k->rate_mg_per_kg_h.soft == 0.75 * 60.0 / 40.0);
+    assert_true(k->rate_mg_per_kg_h.hard == 1.0 * 60.0 / 40.0);
+    assert_int_equal(k->rate_hard_action, DG_ACTION_PAUSE);
+    assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "infusion-clinic"), k);
+
+    char hex[65];
+    sha256_file(DG_SOURCE_DIR "/gateway/etc/dosegate.yaml", hex);
+    assert_string_equal(cfg.sha256_hex, hex);
+    sha256_file(DG_SOURCE_DIR "/gateway/etc/drug-library.yaml", hex);
+    assert_string_equal(lib->sha256_hex, hex);
+
+    char p[PATH_MAX];
+    join(p, sizeof p, tmp, "shipped/gateway/etc/dosegate.yaml");
+    assert_string_equal(cfg.path, p);
+}
+
+static void test_every_key(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512];
+    int rc = load(&cfg, "good.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("good.yaml refused: %s", err);
+
+    assert_string_equal(cfg.gateway_id, "gw-7");
+    assert_string_equal(cfg.site, "north.wing");
+    assert_string_equal(cfg.topic_root, "acme/infusion/north");
+    assert_int_equal(cfg.log_level, DG_LOG_DEBUG);
+    assert_int_equal(cfg.status_interval_s, 3600);
+    assert_true(cfg.permit_to_infuse);
+    assert_string_equal(cfg.device_link.url, "ssl://localhost:18883");
+    assert_string_equal(cfg.device_link.client_id, "gw7-dev");
+    assert_int_equal(cfg.device_link.keepalive_s, 2);
+    assert_abs_in(cfg.device_link.ca_file, tmpabs, "certs/ca.pem");
+    assert_string_equal(cfg.clinic_link.url, "ssl://[::1]:8884");
+    assert_string_equal(cfg.clinic_link.client_id, "gw7-clin");
+    assert_int_equal(cfg.clinic_link.keepalive_s, 600);
+    assert_abs_in(cfg.clinic_link.key_file, tmpabs, "certs/gateway.key");
+
+    const struct dg_druglib *lib = &cfg.druglib;
+    assert_string_equal(lib->id, "north-wing");
+    assert_string_equal(lib->version, "2026.11.1-rc1");
+    assert_int_equal(lib->n_drugs, 4);
+    assert_string_equal(lib->drugs[0].care_area, "");
+    assert_true(lib->drugs[0].rate_mg_per_kg_h.hard == 1.5);
+    assert_int_equal(lib->drugs[0].rate_hard_action, DG_ACTION_PAUSE);
+    assert_string_equal(lib->drugs[1].care_area, "infusion-clinic");
+    assert_true(lib->drugs[1].rate_mg_per_kg_h.soft == 1.0);
+    assert_true(lib->drugs[1].rate_mg_per_kg_h.hard == 1.25);
+    assert_int_equal(lib->drugs[1].rate_hard_action, DG_ACTION_STOP);
+    assert_string_equal(lib->drugs[2].name, "Saline: no limits");
+    assert_true(lib->drugs[2].rate_mg_per_kg_h.soft == 0 &&
+                lib->drugs[2].rate_mg_per_kg_h.hard == 0);
+    assert_int_equal(lib->drugs[3].rate_hard_action, DG_ACTION_NONE);
+    /* The per-area entry wins over the any-area one. */
+    assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "infusion-clinic"), &lib->drugs[1]);
+    assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "icu"), &lib->drugs[0]);
+}
+
+static void test_clinic_link_defaults(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512];
+
+    /* Left out: device_link's settings, client id "<gateway.id>-clinic". */
+    int rc = load(&cfg, "minimal.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("minimal.yaml refused: %s", err);
+    assert_string_equal(cfg.device_link.client_id, "gw-1-device");
+    assert_string_equal(cfg.clinic_link.client_id, "gw-1-clinic");
+    assert_string_equal(cfg.clinic_link.url, "ssl://127.0.0.1:8883");
+    assert_string_equal(cfg.clinic_link.cert_file, cfg.device_link.cert_file);
+    assert_int_equal(cfg.clinic_link.keepalive_s, 10);
+    assert_string_equal(cfg.topic_root, "dosegate/v1/test-site");
+    assert_int_equal(cfg.log_level, DG_LOG_INFO);
+    assert_int_equal(cfg.status_interval_s, 30);
+    assert_false(cfg.permit_to_infuse);
+
+    /* Present with only a url: the url is its own, the rest inherited. */
+    rc = load(&cfg, "clinic-partial.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("clinic-partial.yaml refused: %s", err);
+    assert_string_equal(cfg.clinic_link.url, "ssl://clinic.example:8883");
+    assert_string_equal(cfg.clinic_link.client_id, "gw-1-clinic");
+    assert_string_equal(cfg.clinic_link.ca_file, cfg.device_link.ca_file);
+    assert_string_equal(cfg.clinic_link.cert_file, cfg.device_link.cert_file);
+    assert_string_equal(cfg.clinic_link.key_file, cfg.device_link.key_file);
+    assert_int_equal(cfg.clinic_link.keepalive_s, 42);
+    assert_int_equal(cfg.device_link.keepalive_s, 42);
+}
+
+/* A relative config path still yields absolute file paths. */
+static void test_relative_config_path(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512], cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(tmp), 0);
+    int rc = dg_config_load(&cfg, "minimal.yaml", err, sizeof err);
+    assert_int_equal(chdir(cwd), 0);
+    if (rc != 0) fail_msg("minimal.yaml refused: %s", err);
+    assert_string_equal(cfg.path, "minimal.yaml");
+    assert_abs_in(cfg.device_link.ca_file, tmpabs, "certs/ca.pem");
+    assert_abs_in(cfg.drug_library_path, tmpabs, "drugs-ok.yaml");
+}
+
+/* --------------------------------------------------------------- bad files */
+
+struct bad_case {
+    const char *file;    /* fixture in tests/data/config/ */
+    bool druglib;        /* the fixture is a drug library, named by a generated config */
+    unsigned line;       /* expected LINE */
+    const char *key;     /* expected KEY.PATH */
+    const char *problem; /* a distinctive substring of the problem */
+};
+
+static const struct bad_case bad_cases[] = {
+    /* site config */
+    {"syntax.yaml", false, 7, "syntax error", "mapping values are not allowed"},
+    {"unknown-key.yaml", false, 5, "gateway.log_lvl", "unknown key (expected one of: id, site,"},
+    {"wrong-type.yaml", false, 10, "device_link.keepalive_s", "expected an integer, got \"ten\""},
+    {"quoted-int.yaml", false, 5, "gateway.status_interval_s", "(quoted values are strings)"},
+    {"out-of-range.yaml", false, 10, "device_link.keepalive_s",
+     "must be between 2 and 600, got 9000"},
+    {"missing-required.yaml", false, 3, "gateway.site", "required key is missing"},
+    {"tcp-url.yaml", false, 6, "device_link.url",
+     "TLS is mandatory: use ssl://HOST:PORT instead of tcp://"},
+    {"no-port.yaml", false, 6, "device_link.url", "must be ssl://HOST:PORT"},
+    {"missing-cert.yaml", false, 8, "device_link.cert_file",
+     "/certs/missing.pem: No such file or directory"},
+    {"bad-id.yaml", false, 3, "gateway.id", "may only contain A-Z a-z 0-9 _ . - (got \"gw 1\")"},
+    {"missing-druglib.yaml", false, 10, "drug_library",
+     "/no-such-library.yaml: No such file or directory"},
+    {"duplicate-key.yaml", false, 5, "gateway.id", "duplicate key (first at line 3)"},
+    {"null-value.yaml", false, 10, "device_link.keepalive_s", "has no value"},
+    {"bad-enum.yaml", false, 5, "gateway.log_level",
+     "must be one of debug, info, warn, error; got \"verbose\""},
+    {"bad-bool.yaml", false, 5, "gateway.permit_to_infuse", "expected true or false, got \"yes\""},
+    {"topic-wildcard.yaml", false, 5, "gateway.topic_root", "wildcards"},
+    {"client-id-clash.yaml", false, 12, "clinic_link.client_id", "different client ids"},
+    {"clinic-no-url.yaml", false, 11, "clinic_link.url", "required key is missing"},
+    {"link-not-map.yaml", false, 5, "device_link", "expected a mapping, got \"ssl://"},
+    {"two-docs.yaml", false, 12, "(document)", "only one YAML document"},
+    {"empty.yaml", false, 1, "(document)", "the file is empty"},
+    {"key-mismatch.yaml", false, 9, "device_link.key_file", "does not match certificate"},
+    {"key-encrypted.yaml", false, 9, "device_link.key_file", "encrypted"},
+    {"ca-not-pem.yaml", false, 7, "device_link.ca_file", "holds no PEM certificate"},
+    {"cert-is-dir.yaml", false, 8, "device_link.cert_file", "is not a regular file"},
+    /* drug library */
+    {"drugs-dup.yaml", true, 11, "drugs[1].id",
+     "duplicate entry for drug \"ketamine-trd\" with no care area (any) (first at line 6)"},
+    {"drugs-dup-area.yaml", true, 11, "drugs[2].id", "with care area \"icu\" (first at line 6)"},
+    {"drugs-hard-le-soft.yaml", true, 10, "drugs[0].rate_mg_per_kg_h.hard",
+     "must be greater than soft (1.125), got 1.125"},
+    {"drugs-empty.yaml", true, 5, "drugs", "must list at least one drug"},
+    {"drugs-negative.yaml", true, 9, "drugs[0].rate_mg_per_kg_h.soft", "must be >= 0, got -1"},
+    {"drugs-inf.yaml", true, 10, "drugs[0].rate_mg_per_kg_h.hard", "must be a finite number"},
+    {"drugs-syntax.yaml", true, 11, "syntax error", "(while scanning a quoted scalar at line 4)"},
+    {"drugs-unknown-key.yaml", true, 8, "drugs[0].dose_mg_per_kg", "unknown key"},
+    {"drugs-action-no-hard.yaml", true, 10, "drugs[0].rate_mg_per_kg_h.hard_action",
+     "has no effect without a hard limit"},
+    {"drugs-no-library.yaml", true, 2, "library", "required key is missing"},
+    {"drugs-bad-action.yaml", true, 11, "drugs[0].rate_mg_per_kg_h.hard_action",
+     "must be one of none, pause, stop; got \"alarm\""},
+    {"drugs-not-map.yaml", true, 11, "drugs[1]", "expected a mapping, got \"ketamine\""},
+    {"drugs-too-many.yaml", true, 38, "drugs", "at most 32 drugs are supported, got 33"},
+};
+
+/* A valid site config in tmp naming the drug-library fixture lib. */
+static void write_site_for(const char *lib, char *path, size_t pathlen)
+{
+    char text[1024];
+    int n = snprintf(text, sizeof text,
+                     "gateway: {id: gw-1, site: test-site}\n"
+                     "device_link:\n"
+                     "  url: ssl://127.0.0.1:8883\n"
+                     "  ca_file: certs/ca.pem\n"
+                     "  cert_file: certs/gateway.pem\n"
+                     "  key_file: certs/gateway.key\n"
+                     "drug_library: %s\n",
+                     lib);
+    assert_true(n > 0 && (size_t)n < sizeof text);
+    char name[300];
+    snprintf(name, sizeof name, "site-for-%s", lib);
+    join(path, pathlen, tmp, name);
+    write_file(path, text, (size_t)n);
+}
+
+static void test_bad_fixtures(void **state)
+{
+    (void)state;
+    static struct dg_config cfg, before;
+    char err[512], path[PATH_MAX], want[PATH_MAX + 200];
+
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const struct bad_case *c = &bad_cases[i];
+        if (c->druglib)
+            write_site_for(c->file, path, sizeof path);
+        else
+            join(path, sizeof path, tmp, c->file);
+
+        memset(&cfg, 0xA5, sizeof cfg);
+        before = cfg;
+        int64_t live = dg_alloc_live();
+        int rc = dg_config_load(&cfg, path, err, sizeof err);
+        if (rc != -DG_ECONFIG) fail_msg("%s: rc %d (%s), want -DG_ECONFIG", c->file, rc, err);
+        assert_int_equal(dg_alloc_live(), live);
+        /* A refused file leaves the caller's config untouched. */
+        assert_memory_equal(&cfg, &before, sizeof cfg);
+
+        /* FILE is the path as given for the config, the resolved path for the
+           drug library; both end in the fixture's name. */
+        if (c->druglib)
+            snprintf(want, sizeof want, "%s/%s:%u: %s: ", tmpabs, c->file, c->line, c->key);
+        else
+            snprintf(want, sizeof want, "%s/%s:%u: %s: ", tmp, c->file, c->line, c->key);
+        if (strncmp(err, want, strlen(want)) != 0)
+            fail_msg("%s:\n got  %s\n want %s...", c->file, err, want);
+        if (!strstr(err + strlen(want), c->problem))
+            fail_msg("%s:\n got  %s\n want ...%s...", c->file, err, c->problem);
+        if (strchr(err, '\n')) fail_msg("%s: error is not one line: %s", c->file, err);
+    }
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512], path[PATH_MAX], want[PATH_MAX + 100];
+    join(path, sizeof path, tmp, "no-such-config.yaml");
+    assert_int_equal(dg_config_load(&cfg, path, err, sizeof err), -DG_ECONFIG);
+    snprintf(want, sizeof want, "%s: cannot open: %s", path, strerror(ENOENT));
+    assert_string_equal(err, want);
+
+    /* A directory is not a config file either. */
+    assert_int_equal(dg_config_load(&cfg, tmp, err, sizeof err), -DG_ECONFIG);
+    snprintf(want, sizeof want, "%s: cannot read: not a regular file", tmp);
+    assert_string_equal(err, want);
+}
+
+/* The error line is truncated, never overrun, in a small buffer. */
+static void test_small_error_buffer(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[16];
+    memset(err, 'x', sizeof err);
+    assert_int_equal(load(&cfg, "out-of-range.yaml", err, sizeof err), -DG_ECONFIG);
+    assert_int_equal(strlen(err), sizeof err - 1);
+    assert_int_equal(load(&cfg, "out-of-range.yaml", NULL, 0), -DG_ECONFIG);
+}
+
+/* Every allocation failure is reported as such, leaks nothing, and the
+   load succeeds once allocations do. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512];
+    int64_t live = dg_alloc_live();
+    uint64_t n;
+    for (n = 1; n < 100; n++) {
+        dg_alloc_fail_after(n);
+        int rc = load(&cfg, "minimal.yaml", err, sizeof err);
+        dg_alloc_fail_after(0);
+        assert_int_equal(dg_alloc_live(), live);
+        if (rc == 0) break;
+        assert_int_equal(rc, -DG_ENOMEM);
+        assert_non_null(strstr(err, "out of memory"));
+    }
+    assert_true(n > 1 && n < 100);
+}
+
+/* The hash is of the bytes: a comment changes it, the values do not. */
+static void test_hash_tracks_bytes(void **state)
+{
+    (void)state;
+    static struct dg_config a, b;
+    char err[512], p[PATH_MAX], q[PATH_MAX];
+    assert_int_equal(load(&a, "minimal.yaml", err, sizeof err), 0);
+    join(p, sizeof p, tmp, "minimal.yaml");
+    join(q, sizeof q, tmp, "minimal-commented.yaml");
+    copy_file(p, q);
+    FILE *f = fopen(q, "a");
+    assert_non_null(f);
+    fputs("# a comment\n", f);
+    fclose(f);
+    assert_int_equal(dg_config_load(&b, q, err, sizeof err), 0);
+    assert_string_not_equal(a.sha256_hex, b.sha256_hex);
+    assert_string_equal(a.druglib.sha256_hex, b.druglib.sha256_hex);
+    assert_int_equal(strlen(a.sha256_hex), 64);
+    char hex[65];
+    sha256_file(p, hex);
+    assert_string_equal(a.sha256_hex, hex);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_files),        cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_clinic_link_defaults), cmocka_unit_test(test_relative_config_path),
+        cmocka_unit_test(test_bad_fixtures),         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_small_error_buffer),   cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_hash_tracks_bytes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
