@@ -65,7 +65,7 @@ struct msg {
 };
 
 enum event_kind { EV_CONNECTED, EV_LOST, EV_MESSAGE, EV_SENT, EV_SEND_FAILED, EV_CONNECT_FAILED,
-                  EV_DISCONNECTED };
+                  EV_DISCONNECTED, EV_SUBSCRIBED, EV_SUBSCRIBE_FAILED };
 
 struct event {
     struct event *next;
@@ -81,6 +81,7 @@ struct event {
 
 struct sub {
     struct sub *next;
+    dg_link *link;
     char *topic;
     int qos;
 };
@@ -110,6 +111,7 @@ struct dg_link {
 
     /* Loop-thread state. */
     int connected;
+    int down_reported; /* disconnected() already said the link is down */
     int closing;
     int destroyed;
     int retry_delay_ms;
@@ -312,6 +314,30 @@ static void cb_connect_failed(void *context, MQTTAsync_failureData *resp)
     post(l, e);
 }
 
+static void cb_subscribed(void *context, MQTTAsync_successData *resp)
+{
+    struct sub *sb = context;
+    struct event *e = event_new(EV_SUBSCRIBED);
+    if (!e)
+        return;
+    /* Paho reports a refused subscription (SUBACK 0x80) as success with
+       that granted QoS. */
+    e->code = resp ? resp->alt.qos : 0;
+    set_text(e, sb->topic);
+    post(sb->link, e);
+}
+
+static void cb_subscribe_failed(void *context, MQTTAsync_failureData *resp)
+{
+    struct sub *sb = context;
+    struct event *e = event_new(EV_SUBSCRIBE_FAILED);
+    if (!e)
+        return;
+    e->code = resp ? resp->code : MQTTASYNC_FAILURE;
+    set_text(e, sb->topic);
+    post(sb->link, e);
+}
+
 static void cb_disconnected(void *context, MQTTAsync_successData *resp)
 {
     (void)resp;
@@ -391,17 +417,22 @@ static void schedule_retry(dg_link *l)
     l->retry_delay_ms = base * 2 > 60000 ? 60000 : base * 2;
 }
 
+static void subscribe_one(dg_link *l, struct sub *sb)
+{
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess = cb_subscribed;
+    ro.onFailure = cb_subscribe_failed;
+    ro.context = sb;
+    int rc = MQTTAsync_subscribe(l->client, sb->topic, sb->qos, &ro);
+    if (rc != MQTTASYNC_SUCCESS)
+        DG_ERROR("link", "link=%s msg=\"subscribe failed\" topic=%s code=%d error=\"%s\"",
+                 l->name, sb->topic, rc, MQTTAsync_strerror(rc));
+}
+
 static void resubscribe(dg_link *l)
 {
-    for (struct sub *s = l->subs; s; s = s->next) {
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        int rc = MQTTAsync_subscribe(l->client, s->topic, s->qos, &ro);
-        if (rc != MQTTASYNC_SUCCESS)
-            DG_ERROR("link", "link=%s msg=\"subscribe failed\" topic=%s code=%d", l->name,
-                     s->topic, rc);
-        else
-            DG_DEBUG("link", "link=%s msg=\"subscribed\" topic=%s", l->name, s->topic);
-    }
+    for (struct sub *sb = l->subs; sb; sb = sb->next)
+        subscribe_one(l, sb);
 }
 
 static void inflight_remove(dg_link *l, struct msg *m)
@@ -429,6 +460,7 @@ static void handle(dg_link *l, struct event *e)
         if (l->closing)
             break;
         l->connected = 1;
+        l->down_reported = 0;
         l->retry_delay_ms = 1000;
         DG_INFO("link", "link=%s msg=\"connected\" url=%s cause=%s", l->name, l->url,
                 dg_log_q(q, sizeof q, e->text));
@@ -445,6 +477,7 @@ static void handle(dg_link *l, struct event *e)
                     dg_log_q(q, sizeof q, e->text));
             if (l->cb.disconnected)
                 l->cb.disconnected(l->cb.ctx, l, e->text);
+            l->down_reported = 1;
             schedule_retry(l);
         }
         break;
@@ -454,8 +487,10 @@ static void handle(dg_link *l, struct event *e)
         DG_WARN("link",
                 "link=%s msg=\"connect failed; retrying\" url=%s code=%d error=%s retry_ms=%d",
                 l->name, l->url, e->code, dg_log_q(q, sizeof q, e->text), l->retry_delay_ms);
-        if (l->cb.disconnected)
+        /* Tell the owner once per outage, not once per attempt. */
+        if (l->cb.disconnected && !l->down_reported)
             l->cb.disconnected(l->cb.ctx, l, e->text);
+        l->down_reported = 1;
         schedule_retry(l);
         break;
     case EV_MESSAGE:
@@ -479,6 +514,18 @@ static void handle(dg_link *l, struct event *e)
     case EV_DISCONNECTED:
         if (l->closing && !l->destroyed)
             finish_close(l);
+        break;
+    case EV_SUBSCRIBED:
+        if (e->code == 0x80)
+            DG_ERROR("link", "link=%s msg=\"subscription refused by the broker (ACL)\" topic=%s",
+                     l->name, e->text);
+        else
+            DG_INFO("link", "link=%s msg=\"subscribed\" topic=%s qos=%d", l->name, e->text,
+                    e->code);
+        break;
+    case EV_SUBSCRIBE_FAILED:
+        DG_ERROR("link", "link=%s msg=\"subscribe failed\" topic=%s code=%d", l->name, e->text,
+                 e->code);
         break;
     }
 }
@@ -644,16 +691,12 @@ int dg_link_subscribe(dg_link *l, const char *topic, int qos)
         dg_free(s);
         return -DG_ENOMEM;
     }
+    s->link = l;
     s->qos = qos;
     s->next = l->subs;
     l->subs = s;
-    if (l->connected) {
-        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-        int rc = MQTTAsync_subscribe(l->client, topic, qos, &ro);
-        if (rc != MQTTASYNC_SUCCESS)
-            DG_ERROR("link", "link=%s msg=\"subscribe failed\" topic=%s code=%d", l->name, topic,
-                     rc);
-    }
+    if (l->connected)
+        subscribe_one(l, s);
     return 0;
 }
 

@@ -1,0 +1,123 @@
+"""Bad input through the real broker: rejected with a reason, counted and
+audited; a payload naming another device is a security event; a QoS 1
+redelivery is processed once; the gateway keeps running throughout."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dg  # noqa: E402
+import harness  # noqa: E402
+
+
+class BadInput(unittest.TestCase):
+    def test_bad_messages_are_rejected_counted_and_audited(self):
+        with harness.Env(devices=["gateway", "dashboard-1", "pump-1", "pump-2"]) as env:
+            gw = dg.start_gateway(env)
+            audit = dg.start_watch(env, filters=[env.root + "/audit"], name="audit")
+            alerts = dg.start_watch(env, name="alerts")
+            topic = env.root + "/pump/pump-1/telemetry"
+
+            def rejected(reason):
+                return gw.wait_for_line(lambda l: "message rejected" in l and
+                                        "reason=" + reason in l, timeout=15, stream="stderr")
+
+            env.mosquitto_pub("pump-1", topic, b"\xff\x00garbage", check=True)
+            rejected("decode")
+            env.mosquitto_pub("pump-1", topic, b"x" * 5000, check=True)
+            rejected("oversize")
+            # pump-1 sends a payload that claims to be pump-2: a security event.
+            env.mosquitto_pub("pump-1", topic, dg.telemetry("pump-2"), check=True)
+            line = rejected("id_mismatch")
+            self.assertIn("field=pump_id", line)
+            # NaN rate is never used for dosing maths.
+            env.mosquitto_pub("pump-1", topic, dg.telemetry("pump-1", seq=1,
+                                                            rate_ml_per_h=float("nan")),
+                              check=True)
+            self.assertIn("rate_ml_per_h", rejected("bad_value"))
+            # A valid overrate message, then the same seq again (redelivery): one alert.
+            over = dg.telemetry("pump-1", seq=2, rate_ml_per_h=525.0)
+            env.mosquitto_pub("pump-1", topic, over, check=True)
+            env.mosquitto_pub("pump-1", topic, over, check=True)
+            gw.wait_for_line("duplicate ignored", timeout=15, stream="stderr")
+
+            harness.wait_until(lambda: dg.messages(alerts, "AlertEvent"), 15, what="alert")
+            self.assertTrue(gw.running(), gw.log())
+            self.assertEqual(gw.terminate(10), 0, gw.log())
+            self.assertEqual(len(dg.messages(alerts, "AlertEvent")), 1)
+            self.assertEqual(dg.gateway_counter(gw, "rejected"), 4)
+            self.assertEqual(dg.gateway_counter(gw, "duplicates"), 1)
+
+            def audit_types():
+                return [r["event_type"] for r in dg.messages(audit, "AuditRecord")]
+            harness.wait_until(lambda: "gateway.stop" in audit_types(), 15,
+                               what="the audit trail up to gateway.stop")
+            recs = dg.messages(audit, "AuditRecord")
+            types = [r["event_type"] for r in recs]
+            self.assertEqual(types.count("message.rejected"), 3, types)
+            self.assertEqual(types.count("security.identity_mismatch"), 1, types)
+            sec = [r for r in recs if r["event_type"] == "security.identity_mismatch"][0]
+            self.assertEqual(sec["participant_id"], "pump-1")
+            self.assertEqual(sec["outcome"], "serious_failure")
+            self.assertIn("alert.raise", types)
+            self.assertIn("command.pause", types)
+            # The chain: consecutive sequence numbers, each prev_hash = previous this_hash.
+            seqs = [r["seq"] for r in recs]
+            self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))))
+            for prev, cur in zip(recs, recs[1:]):
+                self.assertEqual(cur["prev_hash"], prev["this_hash"])
+
+
+class Lifecycle(unittest.TestCase):
+    def test_sigterm_stops_cleanly_and_status_goes_offline(self):
+        with harness.Env(devices=["gateway", "dashboard-1"]) as env:
+            gw = dg.start_gateway(env)
+            status = dg.start_watch(env, filters=[env.root + "/gateway/+/status"],
+                                    name="status")
+            harness.wait_until(lambda: [s for s in dg.messages(status, "GatewayStatus")
+                                        if s["online"]], 10, what="online status")
+            st = [s for s in dg.messages(status, "GatewayStatus") if s["online"]][0]
+            self.assertEqual(st["gateway_id"], "gw-test")
+            self.assertEqual(st["drug_library_id"], "clinic-default")
+            self.assertEqual(len(st["drug_library_sha256"]), 64)
+            self.assertEqual(len(st["config_sha256"]), 64)
+            self.assertEqual(gw.terminate(10), 0, gw.log())
+            self.assertIn("stopped cleanly", gw.stderr())
+            harness.wait_until(lambda: [s for s in dg.messages(status, "GatewayStatus")
+                                        if not s["online"]], 10, what="offline status")
+
+    def test_killed_gateway_is_reported_offline_by_its_will(self):
+        with harness.Env(devices=["gateway", "dashboard-1"]) as env:
+            gw = dg.start_gateway(env)
+            status = dg.start_watch(env, filters=[env.root + "/gateway/+/status"],
+                                    name="status")
+            harness.wait_until(lambda: [s for s in dg.messages(status, "GatewayStatus")
+                                        if s["online"]], 10, what="online status")
+            gw.kill()
+            # The broker publishes the Will after the keepalive (5 s) expires.
+            harness.wait_until(lambda: [s for s in dg.messages(status, "GatewayStatus")
+                                        if not s["online"]], 30, what="the Will (offline)")
+
+    def test_check_config_names_file_line_and_key(self):
+        with harness.Env(devices=["gateway"], broker=False) as env:
+            env.port = harness.free_port()
+            good = dg.write_gateway_config(env)
+            ok = env.start("check-good", [env.bin("dosegate"), "--check-config", good])
+            self.assertEqual(ok.wait(10), 0, ok.log())
+            self.assertIn("ok", ok.stdout())
+            bad = env.path("bad.yaml")
+            with open(good) as f:
+                text = f.read().replace("keepalive_s: 5", "keepalive_s: 9000")
+            with open(bad, "w") as f:
+                f.write(text)
+            line_no = text.splitlines().index("  keepalive_s: 9000") + 1
+            chk = env.start("check-bad", [env.bin("dosegate"), "--check-config", bad])
+            self.assertEqual(chk.wait(10), 1, chk.log())
+            self.assertIn("%s:%d: device_link.keepalive_s:" % (bad, line_no), chk.stderr())
+            run = env.start("run-bad", [env.bin("dosegate"), "--config", bad])
+            self.assertEqual(run.wait(10), 1, run.log())
+            self.assertIn("%s:%d: device_link.keepalive_s:" % (bad, line_no), run.stderr())
+
+
+if __name__ == "__main__":
+    unittest.main()
