@@ -249,6 +249,15 @@ static void sink_audit(void *ctx, const struct dg_audit_event *ev)
 static void reject(struct gw *g, const char *topic, const char *device_id,
                    const struct dg_decode_error *err)
 {
+    if (err->reason == DG_REJECT_NONE) {
+        /* The decoder ran out of memory: the message was fine but is lost. */
+        g->rejected_total++;
+        DG_ERROR("input", "msg=\"message not processed: out of memory\" topic=%s", topic);
+        audit_gw(g, "message.not_processed", "R", DG_OUTCOME_MAJOR, DG_PART_DEVICE,
+                 device_id && device_id[0] ? device_id : "unknown", "message", topic,
+                 "out of memory while decoding");
+        return;
+    }
     enum dg_reject r = err->reason < DG_REJECT__COUNT ? err->reason : DG_REJECT_DECODE;
     g->rejected[r]++;
     g->rejected_total++;
