@@ -50,12 +50,24 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'k': check = optarg; break;
-        case 'l': level = optarg; break;
-        case 'V': printf("dosegate %s\n", DG_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'k':
+            check = optarg;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 'V':
+            printf("dosegate %s\n", DG_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -42,7 +42,6 @@
 #define ACK_TIMEOUT_MS 10000
 #define CLOSE_TIMEOUT_MS 1000
 #define HEX_MAX_BYTES 4096 /* of an undecodable payload, in an error line */
-#define SETTLE_MS 200
 
 enum kind {
     K_UNKNOWN = 0,
@@ -65,7 +64,6 @@ struct cli {
     uv_loop_t loop;
     dg_link *link;     /* owned until closed */
     uv_timer_t timer;  /* --timeout (watch) or the PUBACK deadline (ack) */
-    uv_timer_t settle; /* announces "subscribed" shortly after each connect */
     uv_signal_t sigint, sigterm;
     /* options */
     bool ack_mode;
@@ -143,7 +141,6 @@ static void stop(struct cli *c, int rc)
     c->stopping = true;
     c->exit_code = rc;
     uv_timer_stop(&c->timer);
-    uv_timer_stop(&c->settle);
     if (c->link) {
         dg_link *l = c->link;
         c->link = NULL;
@@ -949,37 +946,13 @@ static void on_ack_timeout(uv_timer_t *h)
 
 /* ---------------------------------------------------------------- link */
 
-/*
- * dg_link does not report SUBACKs. The SUBSCRIBE packets were handed to Paho
- * before the connected callback, and the broker handles one client's packets
- * in order, so a short pause (far longer than a loopback round trip) is
- * enough for "subscribed" to be true when a test or script reads it.
- */
-static void on_settled(uv_timer_t *h)
-{
-    struct cli *c = h->data;
-    char list[1024];
-    size_t o = 0;
-    list[0] = '\0';
-    for (int i = 0; i < c->n_filters && o < sizeof list; i++) {
-        int n = snprintf(list + o, sizeof list - o, "%s%s", i ? " " : "", c->filters[i]);
-        if (n < 0)
-            break;
-        o += (size_t)n;
-    }
-    char q[1100];
-    DG_INFO(MOD, "msg=\"subscribed\" url=%s filters=%s", c->url, dg_log_q(q, sizeof q, list));
-}
-
 static void on_connected(void *ctx, dg_link *link)
 {
     struct cli *c = ctx;
     (void)link;
     c->ever_connected = true;
-    if (!c->ack_mode) {
-        uv_timer_start(&c->settle, on_settled, SETTLE_MS, 0);
-        return;
-    }
+    if (!c->ack_mode)
+        return; /* the link logs msg="subscribed" for each filter on its SUBACK */
     if (c->published)
         return;
     c->published = true;
@@ -1156,10 +1129,9 @@ int main(int argc, char **argv)
         return 1;
     }
     uv_timer_init(&c.loop, &c.timer);
-    uv_timer_init(&c.loop, &c.settle);
     uv_signal_init(&c.loop, &c.sigint);
     uv_signal_init(&c.loop, &c.sigterm);
-    c.timer.data = c.settle.data = c.sigint.data = c.sigterm.data = &c;
+    c.timer.data = c.sigint.data = c.sigterm.data = &c;
     uv_signal_start(&c.sigint, on_signal, SIGINT);
     uv_signal_start(&c.sigterm, on_signal, SIGTERM);
 

@@ -71,14 +71,12 @@ static void copy_str(char *dst, size_t n, const char *src)
 /* Grow *arr (of elem bytes) so that it holds at least need elements. */
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
+    if (need <= *cap) return 0;
     size_t ncap = *cap ? *cap * 2 : 8;
     while (ncap < need)
         ncap *= 2;
     void *p = dg_realloc(*arr, ncap * elem);
-    if (!p)
-        return -DG_ENOMEM;
+    if (!p) return -DG_ENOMEM;
     *arr = p;
     *cap = ncap;
     return 0;
@@ -87,8 +85,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 int dg_core_new(dg_core **out, const struct dg_core_config *cfg, const struct dg_sink *sink)
 {
     dg_core *c = dg_calloc(1, sizeof *c);
-    if (!c)
-        return -DG_ENOMEM;
+    if (!c) return -DG_ENOMEM;
     c->sink = *sink;
     c->lib = cfg->druglib;
     copy_str(c->gateway_id, sizeof c->gateway_id, cfg->gateway_id);
@@ -99,8 +96,7 @@ int dg_core_new(dg_core **out, const struct dg_core_config *cfg, const struct dg
 
 void dg_core_free(dg_core *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     for (size_t i = 0; i < c->n_beds; i++) {
         for (size_t j = 0; j < c->beds[i].n_alerts; j++)
             dg_free(c->beds[i].alerts[j]);
@@ -128,10 +124,8 @@ void dg_core_stats(const dg_core *c, struct dg_core_stats *out)
 static struct bed *bed_get(dg_core *c, const char *id)
 {
     for (size_t i = 0; i < c->n_beds; i++)
-        if (strcmp(c->beds[i].id, id) == 0)
-            return &c->beds[i];
-    if (grow((void **)&c->beds, &c->cap_beds, c->n_beds + 1, sizeof *c->beds) != 0)
-        return NULL;
+        if (strcmp(c->beds[i].id, id) == 0) return &c->beds[i];
+    if (grow((void **)&c->beds, &c->cap_beds, c->n_beds + 1, sizeof *c->beds) != 0) return NULL;
     struct bed *b = &c->beds[c->n_beds++];
     memset(b, 0, sizeof *b);
     copy_str(b->id, sizeof b->id, id);
@@ -141,10 +135,8 @@ static struct bed *bed_get(dg_core *c, const char *id)
 static struct pump *pump_get(dg_core *c, const char *id)
 {
     for (size_t i = 0; i < c->n_pumps; i++)
-        if (strcmp(c->pumps[i].id, id) == 0)
-            return &c->pumps[i];
-    if (grow((void **)&c->pumps, &c->cap_pumps, c->n_pumps + 1, sizeof *c->pumps) != 0)
-        return NULL;
+        if (strcmp(c->pumps[i].id, id) == 0) return &c->pumps[i];
+    if (grow((void **)&c->pumps, &c->cap_pumps, c->n_pumps + 1, sizeof *c->pumps) != 0) return NULL;
     struct pump *p = &c->pumps[c->n_pumps++];
     memset(p, 0, sizeof *p);
     copy_str(p->id, sizeof p->id, id);
@@ -154,10 +146,8 @@ static struct pump *pump_get(dg_core *c, const char *id)
 static struct monitor *monitor_get(dg_core *c, const char *id)
 {
     for (size_t i = 0; i < c->n_monitors; i++)
-        if (strcmp(c->monitors[i].id, id) == 0)
-            return &c->monitors[i];
-    if (grow((void **)&c->monitors, &c->cap_monitors, c->n_monitors + 1, sizeof *c->monitors) !=
-        0)
+        if (strcmp(c->monitors[i].id, id) == 0) return &c->monitors[i];
+    if (grow((void **)&c->monitors, &c->cap_monitors, c->n_monitors + 1, sizeof *c->monitors) != 0)
         return NULL;
     struct monitor *m = &c->monitors[c->n_monitors++];
     memset(m, 0, sizeof *m);
@@ -169,8 +159,7 @@ static struct dg_alert *alert_find(struct bed *b, const char *condition, const c
 {
     for (size_t i = 0; i < b->n_alerts; i++) {
         struct dg_alert *a = b->alerts[i];
-        if (strcmp(a->condition, condition) == 0 && strcmp(a->source_id, source) == 0)
-            return a;
+        if (strcmp(a->condition, condition) == 0 && strcmp(a->source_id, source) == 0) return a;
     }
     return NULL;
 }
@@ -191,8 +180,8 @@ static struct dg_alert *alert_by_id(dg_core *c, const char *alert_id, struct bed
 
 /* ------------------------------------------------------------ emitting */
 
-static const char *const phase_names[] = {"", "raise", "update", "escalate", "deescalate",
-                                          "acknowledge", "clear"};
+static const char *const phase_names[] = {"",           "raise",       "update", "escalate",
+                                          "deescalate", "acknowledge", "clear"};
 static const char *const prio_names[] = {"none", "low", "medium", "high"};
 
 static void emit_snapshot(dg_core *c, struct bed *b, struct dg_now now)
@@ -206,10 +195,8 @@ static void emit_snapshot(dg_core *c, struct bed *b, struct dg_now now)
         .highest = DG_PRIO_NONE,
     };
     for (size_t i = 0; i < b->n_alerts; i++)
-        if (b->alerts[i]->priority > s.highest)
-            s.highest = b->alerts[i]->priority;
-    if (c->sink.alarms)
-        c->sink.alarms(c->sink.ctx, &s);
+        if (b->alerts[i]->priority > s.highest) s.highest = b->alerts[i]->priority;
+    if (c->sink.alarms) c->sink.alarms(c->sink.ctx, &s);
 }
 
 /* One lifecycle step: alert event, then its audit record. The caller emits
@@ -219,8 +206,7 @@ static void emit_phase(dg_core *c, const struct dg_alert *a, enum dg_alert_phase
 {
     struct dg_alert_event ev = {
         .phase = phase, .seq = ++c->event_seq, .gateway_time_ms = now.wall_ms, .alert = a};
-    if (c->sink.alert)
-        c->sink.alert(c->sink.ctx, &ev);
+    if (c->sink.alert) c->sink.alert(c->sink.ctx, &ev);
     if (c->sink.audit) {
         char type[32], detail[DG_TEXT_MAX + 128];
         snprintf(type, sizeof type, "alert.%s", phase_names[phase]);
@@ -253,8 +239,7 @@ static void emit_command(dg_core *c, const struct dg_alert *a, enum dg_command_a
     copy_str(cmd.reason_alert_id, sizeof cmd.reason_alert_id, a->alert_id);
     cmd.issue_time_ms = now.wall_ms;
     snprintf(cmd.reason, sizeof cmd.reason, "%s: %s", a->condition, a->message);
-    if (c->sink.command)
-        c->sink.command(c->sink.ctx, &cmd);
+    if (c->sink.command) c->sink.command(c->sink.ctx, &cmd);
     if (c->sink.audit) {
         char detail[DG_TEXT_MAX + 96];
         snprintf(detail, sizeof detail, "%s %s pump=%s alert=%s: %s", cmd.command_id,
@@ -293,8 +278,7 @@ static int alert_raise(dg_core *c, struct bed *b, const struct dg_telemetry *t,
     if (grow((void **)&b->alerts, &b->cap_alerts, b->n_alerts + 1, sizeof *b->alerts) != 0)
         return -DG_ENOMEM;
     struct dg_alert *a = dg_calloc(1, sizeof *a);
-    if (!a)
-        return -DG_ENOMEM;
+    if (!a) return -DG_ENOMEM;
     snprintf(a->alert_id, sizeof a->alert_id, "%s-a%llu", c->id_prefix,
              (unsigned long long)++c->next_alert);
     copy_str(a->condition, sizeof a->condition, f->condition);
@@ -349,14 +333,12 @@ static void alert_clear(dg_core *c, struct bed *b, struct dg_alert *a, struct dg
  * if absent, clear it if the condition is gone (unless latched).
  * f == NULL means the condition does not hold.
  */
-static int reconcile(dg_core *c, struct bed *b, const struct dg_telemetry *t,
-                     const char *condition, const struct finding *f, struct dg_now now)
+static int reconcile(dg_core *c, struct bed *b, const struct dg_telemetry *t, const char *condition,
+                     const struct finding *f, struct dg_now now)
 {
     struct dg_alert *a = alert_find(b, condition, t->pump_id);
-    if (f && !a)
-        return alert_raise(c, b, t, f, now);
-    if (!f && a && !a->latched)
-        alert_clear(c, b, a, now, NULL);
+    if (f && !a) return alert_raise(c, b, t, f, now);
+    if (!f && a && !a->latched) alert_clear(c, b, a, now, NULL);
     return 0;
 }
 
@@ -366,8 +348,7 @@ static int reconcile(dg_core *c, struct bed *b, const struct dg_telemetry *t,
 static double rate_mg_per_kg_h(const struct dg_telemetry *t)
 {
     const struct dg_program *p = &t->program;
-    if (!t->has_program || p->patient_weight_kg <= 0 || p->concentration_mg_per_ml <= 0)
-        return NAN;
+    if (!t->has_program || p->patient_weight_kg <= 0 || p->concentration_mg_per_ml <= 0) return NAN;
     return t->rate_ml_per_h * p->concentration_mg_per_ml / p->patient_weight_kg;
 }
 
@@ -400,8 +381,7 @@ static int rule_rate(dg_core *c, struct bed *b, const struct dg_telemetry *t,
     if (soft)
         snprintf(msg, sizeof msg, "infusion rate %.3f mg/kg/h above soft limit %.3f", rate,
                  lim->soft);
-    if ((rc = reconcile(c, b, t, "rate-soft", soft ? &fs : NULL, now)) != 0)
-        return rc;
+    if ((rc = reconcile(c, b, t, "rate-soft", soft ? &fs : NULL, now)) != 0) return rc;
 
     struct finding fh = fs;
     fh.condition = "rate-hard";
@@ -423,26 +403,22 @@ static int rule_rate(dg_core *c, struct bed *b, const struct dg_telemetry *t,
 int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now now)
 {
     struct pump *p = pump_get(c, t->pump_id);
-    if (!p)
-        return -DG_ENOMEM;
+    if (!p) return -DG_ENOMEM;
     int same_session = strcmp(p->session_id, t->session_id) == 0;
     if (p->last_seq && same_session && t->seq <= p->last_seq) {
         c->duplicates++;
         return -DG_EDUP;
     }
     struct bed *b = bed_get(c, t->bed_id);
-    if (!b)
-        return -DG_ENOMEM;
+    if (!b) return -DG_ENOMEM;
     p->last_seq = t->seq;
     copy_str(p->session_id, sizeof p->session_id, t->session_id);
     copy_str(p->bed_id, sizeof p->bed_id, t->bed_id);
     p->last = *t;
 
     const struct dg_drug *d =
-        t->has_program ? dg_druglib_find(c->lib, t->program.drug_code, t->program.care_area)
-                       : NULL;
-    if (d)
-        return rule_rate(c, b, t, d, now);
+        t->has_program ? dg_druglib_find(c->lib, t->program.drug_code, t->program.care_area) : NULL;
+    if (d) return rule_rate(c, b, t, d, now);
     return 0;
 }
 
@@ -450,14 +426,12 @@ int dg_core_vitals(dg_core *c, const struct dg_vitals *v, struct dg_now now)
 {
     (void)now;
     struct monitor *m = monitor_get(c, v->monitor_id);
-    if (!m)
-        return -DG_ENOMEM;
+    if (!m) return -DG_ENOMEM;
     if (m->last_seq && v->seq <= m->last_seq) {
         c->duplicates++;
         return -DG_EDUP;
     }
-    if (!bed_get(c, v->bed_id))
-        return -DG_ENOMEM;
+    if (!bed_get(c, v->bed_id)) return -DG_ENOMEM;
     m->last_seq = v->seq;
     m->last = *v;
     return 0;
@@ -467,15 +441,13 @@ int dg_core_ack(dg_core *c, const struct dg_ack *ack, struct dg_now now)
 {
     if (ack->ack_id[0]) {
         for (size_t i = 0; i < ACK_IDS_KEPT; i++)
-            if (strcmp(c->ack_ids[i], ack->ack_id) == 0)
-                return -DG_EDUP;
+            if (strcmp(c->ack_ids[i], ack->ack_id) == 0) return -DG_EDUP;
         copy_str(c->ack_ids[c->ack_next], DG_ID_MAX, ack->ack_id);
         c->ack_next = (c->ack_next + 1) % ACK_IDS_KEPT;
     }
     struct bed *b = NULL;
     struct dg_alert *a = alert_by_id(c, ack->alert_id, &b);
-    if (!a)
-        return -DG_ENOTFOUND;
+    if (!a) return -DG_ENOTFOUND;
     if (!a->acknowledged) {
         a->acknowledged = true;
         emit_phase(c, a, DG_PHASE_ACKNOWLEDGE, now, ack->user_id);

@@ -21,10 +21,10 @@ struct dg_limit {
 };
 
 struct dg_drug {
-    char id[DG_ID_MAX];        /* drug code the pump sends, e.g. "ketamine-trd" */
-    char care_area[DG_ID_MAX]; /* care area it applies to */
-    char name[DG_ID_MAX];      /* display name */
-    struct dg_limit rate_mg_per_kg_h; /* infusion rate */
+    char id[DG_ID_MAX];                    /* drug code the pump sends, e.g. "ketamine-trd" */
+    char care_area[DG_ID_MAX];             /* care area it applies to */
+    char name[DG_ID_MAX];                  /* display name */
+    struct dg_limit rate_mg_per_kg_h;      /* infusion rate */
     enum dg_alert_action rate_hard_action; /* default pause */
 };
 

@@ -14,7 +14,7 @@ enum {
     DG_EIO = 6,     /* file or OS error */
     DG_ECONFIG = 7, /* bad configuration */
     DG_ENOTFOUND = 8,
-    DG_EDUP = 9,    /* duplicate (already processed) */
+    DG_EDUP = 9, /* duplicate (already processed) */
 };
 
 /* Static text for a DG_E* code (positive or negative). */

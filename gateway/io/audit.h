@@ -15,8 +15,8 @@
 #include "../core/types.h"
 
 struct dg_audit_chain {
-    uint64_t seq;           /* of the last record appended; 0 = none yet */
-    uint8_t head[32];       /* this_hash of the last record; zeros before the first */
+    uint64_t seq;     /* of the last record appended; 0 = none yet */
+    uint8_t head[32]; /* this_hash of the last record; zeros before the first */
 };
 
 /* Start an empty chain. */

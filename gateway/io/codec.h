@@ -28,7 +28,7 @@ enum dg_reject {
     DG_REJECT_BAD_VALUE,      /* NaN, infinite, negative or absurd number; bad enum */
     DG_REJECT_ID_MISMATCH,    /* device id in payload != id in topic (security event) */
     DG_REJECT_TOPIC,          /* topic not in the tree */
-    DG_REJECT_DUPLICATE,      /* already processed (QoS 1 redelivery) — set by the core's caller */
+    DG_REJECT_DUPLICATE, /* already processed (QoS 1 redelivery) — set by the core's caller */
     DG_REJECT__COUNT
 };
 
@@ -78,7 +78,7 @@ struct dg_audit_record {
     const char *gateway_id;
     const struct dg_audit_event *ev;
     uint8_t prev_hash[32];
-    uint8_t this_hash[32]; /* ignored when encoding for hashing (see dg_codec_encode_audit) */
+    uint8_t this_hash[32];    /* ignored when encoding for hashing (see dg_codec_encode_audit) */
     const uint8_t *signature; /* NULL = none */
     size_t signature_len;
 };
@@ -116,7 +116,8 @@ enum dg_topic_kind {
  * DG_TOPIC_UNKNOWN (also when the id is empty or does not fit).
  */
 enum dg_topic_kind dg_topic_parse(const char *root, const char *topic, char *id, size_t idlen);
-/* Write the topic of kind for id under root into buf. Returns 0, or -DG_EINVAL if it does not fit. */
+/* Write the topic of kind for id under root into buf. Returns 0, or -DG_EINVAL if it does not fit.
+ */
 int dg_topic_format(char *buf, size_t buflen, const char *root, enum dg_topic_kind kind,
                     const char *id);
 

@@ -17,27 +17,27 @@
 #define DG_PATH_MAX 512
 
 struct dg_link_settings {
-    char url[256];          /* ssl://host:port (TLS is mandatory) */
-    char client_id[64];     /* default "<gateway id>-device" / "<gateway id>-clinic" */
+    char url[256];      /* ssl://host:port (TLS is mandatory) */
+    char client_id[64]; /* default "<gateway id>-device" / "<gateway id>-clinic" */
     char ca_file[DG_PATH_MAX];
     char cert_file[DG_PATH_MAX];
     char key_file[DG_PATH_MAX];
-    int keepalive_s;        /* default 10, 2..600 */
+    int keepalive_s; /* default 10, 2..600 */
 };
 
 enum dg_log_level { DG_LOG_DEBUG = 0, DG_LOG_INFO = 1, DG_LOG_WARN = 2, DG_LOG_ERROR = 3 };
 
 struct dg_config {
-    char path[DG_PATH_MAX];       /* the file it was loaded from */
-    char sha256_hex[65];          /* of the config file's bytes */
-    char gateway_id[64];          /* required; [A-Za-z0-9_.-]+ */
-    char site[64];                /* required; [A-Za-z0-9_.-]+ */
-    char topic_root[192];         /* default "dosegate/v1/<site>" */
-    enum dg_log_level log_level;  /* default info */
+    char path[DG_PATH_MAX];      /* the file it was loaded from */
+    char sha256_hex[65];         /* of the config file's bytes */
+    char gateway_id[64];         /* required; [A-Za-z0-9_.-]+ */
+    char site[64];               /* required; [A-Za-z0-9_.-]+ */
+    char topic_root[192];        /* default "dosegate/v1/<site>" */
+    enum dg_log_level log_level; /* default info */
     struct dg_link_settings device_link;
     struct dg_link_settings clinic_link; /* default: a copy of device_link, client id "-clinic" */
-    int status_interval_s;        /* republish GatewayStatus; default 30, 1..3600 */
-    bool permit_to_infuse;        /* default false (issue 3) */
+    int status_interval_s;               /* republish GatewayStatus; default 30, 1..3600 */
+    bool permit_to_infuse;               /* default false (issue 3) */
     char drug_library_path[DG_PATH_MAX]; /* resolved relative to the config file */
     struct dg_druglib druglib;
 };

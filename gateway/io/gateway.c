@@ -34,7 +34,7 @@
 #include "log.h"
 
 #define DRAIN_TIMEOUT_MS 3000 /* shutdown: time the backlog gets to be acknowledged */
-#define TOPIC_MAX 320
+#define TOPIC_MAX        320
 
 enum token_kind { TK_ALERT = 1, TK_ALARMS, TK_COMMAND, TK_AUDIT, TK_STATUS };
 
@@ -99,8 +99,7 @@ static void publish(struct gw *g, dg_link *link, const char *topic, uint8_t *buf
 
 static void topic_for(struct gw *g, char *buf, enum dg_topic_kind kind, const char *id)
 {
-    if (dg_topic_format(buf, TOPIC_MAX, g->cfg->topic_root, kind, id) != 0)
-        buf[0] = '\0';
+    if (dg_topic_format(buf, TOPIC_MAX, g->cfg->topic_root, kind, id) != 0) buf[0] = '\0';
 }
 
 static void audit(struct gw *g, const struct dg_audit_event *ev)
@@ -143,8 +142,7 @@ static int encode_status(struct gw *g, int online, uint8_t **buf, size_t *len)
 {
     struct dg_core_stats st;
     memset(&st, 0, sizeof st);
-    if (g->core)
-        dg_core_stats(g->core, &st);
+    if (g->core) dg_core_stats(g->core, &st);
     struct dg_status s = {
         .online = online,
         .gateway_id = g->cfg->gateway_id,
@@ -177,8 +175,8 @@ static void publish_status(struct gw *g, dg_link *link, int online)
 
 /* ------------------------------------------------------------ core sink */
 
-static const char *const phase_names[] = {"", "raise", "update", "escalate", "deescalate",
-                                          "acknowledge", "clear"};
+static const char *const phase_names[] = {"",           "raise",       "update", "escalate",
+                                          "deescalate", "acknowledge", "clear"};
 static const char *const prio_names[] = {"none", "low", "medium", "high"};
 
 static void sink_alert(void *ctx, const struct dg_alert_event *ev)
@@ -189,9 +187,8 @@ static void sink_alert(void *ctx, const struct dg_alert_event *ev)
     DG_WARN("alert",
             "phase=%s id=%s condition=%s priority=%s bed=%s pump=%s value=%.3f limit=%.3f "
             "unit=%s message=%s",
-            phase_names[ev->phase], a->alert_id, a->condition, prio_names[a->priority],
-            a->bed_id, a->pump_id, a->value, a->limit, a->unit,
-            dg_log_q(q, sizeof q, a->message));
+            phase_names[ev->phase], a->alert_id, a->condition, prio_names[a->priority], a->bed_id,
+            a->pump_id, a->value, a->limit, a->unit, dg_log_q(q, sizeof q, a->message));
     uint8_t *buf = NULL;
     size_t len = 0;
     if (dg_codec_encode_alert(ev, &buf, &len) != 0) {
@@ -225,8 +222,8 @@ static void sink_command(void *ctx, const struct dg_command *cmd)
     struct gw *g = ctx;
     static const char *const names[] = {"", "pause", "stop", "permit"};
     if (cmd->action != DG_CMD_PERMIT)
-        DG_WARN("command", "action=%s id=%s pump=%s alert=%s", names[cmd->action],
-                cmd->command_id, cmd->pump_id, cmd->reason_alert_id);
+        DG_WARN("command", "action=%s id=%s pump=%s alert=%s", names[cmd->action], cmd->command_id,
+                cmd->pump_id, cmd->reason_alert_id);
     uint8_t *buf = NULL;
     size_t len = 0;
     if (dg_codec_encode_command(cmd, &buf, &len) != 0) {
@@ -263,8 +260,8 @@ static void reject(struct gw *g, const char *topic, const char *device_id,
     g->rejected_total++;
     char qt[TOPIC_MAX + 8], qd[DG_TEXT_MAX + 8];
     DG_WARN("input", "msg=\"message rejected\" reason=%s field=%s topic=%s detail=%s",
-            dg_reject_name(r), err->field[0] ? err->field : "-",
-            dg_log_q(qt, sizeof qt, topic), dg_log_q(qd, sizeof qd, err->detail));
+            dg_reject_name(r), err->field[0] ? err->field : "-", dg_log_q(qt, sizeof qt, topic),
+            dg_log_q(qd, sizeof qd, err->detail));
     char detail[DG_TEXT_MAX + TOPIC_MAX + 64];
     snprintf(detail, sizeof detail, "%s field=%s topic=%s: %s", dg_reject_name(r),
              err->field[0] ? err->field : "-", topic, err->detail);
@@ -279,8 +276,7 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
 {
     (void)retained;
     struct gw *g = ctx;
-    if (g->stopping)
-        return;
+    if (g->stopping) return;
     char id[DG_ID_MAX] = "";
     struct dg_decode_error err;
     memset(&err, 0, sizeof err);
@@ -355,8 +351,8 @@ static void on_disconnected(void *ctx, dg_link *link, const char *cause)
     struct gw *g = ctx;
     char detail[DG_TEXT_MAX];
     snprintf(detail, sizeof detail, "broker connection down: %s", cause ? cause : "");
-    audit_gw(g, "link.down", "E", DG_OUTCOME_SERIOUS, DG_PART_GATEWAY, g->cfg->gateway_id,
-             "link", dg_link_name(link), detail);
+    audit_gw(g, "link.down", "E", DG_OUTCOME_SERIOUS, DG_PART_GATEWAY, g->cfg->gateway_id, "link",
+             dg_link_name(link), detail);
 }
 
 static void on_done(void *ctx, dg_link *link, uint64_t token, int rc)
@@ -377,22 +373,19 @@ static void on_status_timer(uv_timer_t *t)
 {
     struct gw *g = t->data;
     publish_status(g, g->device, 1);
-    if (g->clinic != g->device)
-        publish_status(g, g->clinic, 1);
+    if (g->clinic != g->device) publish_status(g, g->clinic, 1);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
 static void on_link_closed(void *arg)
 {
     struct gw *g = arg;
-    if (--g->links_open > 0)
-        return;
+    if (--g->links_open > 0) return;
     g->device = g->clinic = NULL;
     uv_walk(&g->loop, close_walk, NULL);
 }
@@ -401,12 +394,9 @@ static void close_links(struct gw *g)
 {
     uv_timer_stop(&g->drain_timer);
     dg_link *dev = g->device, *cli = g->clinic;
-    if (dev)
-        dg_link_close(dev, 1000, on_link_closed, g);
-    if (cli && cli != dev)
-        dg_link_close(cli, 1000, on_link_closed, g);
-    if (!dev && !cli)
-        uv_walk(&g->loop, close_walk, NULL);
+    if (dev) dg_link_close(dev, 1000, on_link_closed, g);
+    if (cli && cli != dev) dg_link_close(cli, 1000, on_link_closed, g);
+    if (!dev && !cli) uv_walk(&g->loop, close_walk, NULL);
 }
 
 static void on_drain_timer(uv_timer_t *t)
@@ -425,8 +415,7 @@ static void on_drain_timer(uv_timer_t *t)
 
 static void begin_stop(struct gw *g, const char *why)
 {
-    if (g->stopping)
-        return;
+    if (g->stopping) return;
     DG_INFO("gateway", "msg=\"stopping\" reason=%s", why);
     audit_gw(g, "gateway.stop", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id,
              "gateway", g->cfg->gateway_id, why);
@@ -435,8 +424,7 @@ static void begin_stop(struct gw *g, const char *why)
     uv_signal_stop(&g->sigterm);
     uv_timer_stop(&g->status_timer);
     publish_status(g, g->device, 0);
-    if (g->clinic != g->device)
-        publish_status(g, g->clinic, 0);
+    if (g->clinic != g->device) publish_status(g, g->clinic, 0);
     g->drain_started_ms = uv_now(&g->loop);
     uv_timer_start(&g->drain_timer, on_drain_timer, 0, 50);
 }
@@ -492,8 +480,7 @@ static void log_summary(struct gw *g)
 int dg_gateway_run(const struct dg_config *cfg)
 {
     struct gw *g = dg_calloc(1, sizeof *g);
-    if (!g)
-        return 1;
+    if (!g) return 1;
     int rc;
     g->cfg = cfg;
     g->exit_code = 0;
@@ -513,8 +500,8 @@ int dg_gateway_run(const struct dg_config *cfg)
             g->id_prefix[i] = b36[n - 1 - i];
         g->id_prefix[n] = '\0';
     }
-    if (dg_topic_format(g->status_topic, sizeof g->status_topic, cfg->topic_root,
-                        DG_TOPIC_STATUS, cfg->gateway_id) != 0) {
+    if (dg_topic_format(g->status_topic, sizeof g->status_topic, cfg->topic_root, DG_TOPIC_STATUS,
+                        cfg->gateway_id) != 0) {
         DG_ERROR("gateway", "msg=\"topic root too long\" root=%s", cfg->topic_root);
         dg_free(g);
         return 1;
@@ -528,10 +515,8 @@ int dg_gateway_run(const struct dg_config *cfg)
     struct dg_core_config cc = {
         .gateway_id = cfg->gateway_id, .id_prefix = g->id_prefix, .druglib = &cfg->druglib};
     struct dg_sink sink = {g, sink_alert, sink_alarms, sink_command, sink_audit};
-    if ((rc = dg_core_new(&g->core, &cc, &sink)) != 0)
-        goto fail;
-    if ((rc = encode_status(g, 0, &g->offline_status, &g->offline_status_len)) != 0)
-        goto fail;
+    if ((rc = dg_core_new(&g->core, &cc, &sink)) != 0) goto fail;
+    if ((rc = encode_status(g, 0, &g->offline_status, &g->offline_status_len)) != 0) goto fail;
 
     uv_signal_init(&g->loop, &g->sigint);
     uv_signal_init(&g->loop, &g->sigterm);
@@ -560,8 +545,7 @@ int dg_gateway_run(const struct dg_config *cfg)
                  cfg->gateway_id, "config", cfg->drug_library_path, detail);
     }
 
-    if ((rc = open_link(g, &g->device, "device", &cfg->device_link)) != 0)
-        goto fail_handles;
+    if ((rc = open_link(g, &g->device, "device", &cfg->device_link)) != 0) goto fail_handles;
     g->links_open = 1;
     if ((rc = open_link(g, &g->clinic, "clinic", &cfg->clinic_link)) != 0) {
         g->clinic = NULL;

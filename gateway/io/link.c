@@ -64,8 +64,17 @@ struct msg {
     uint8_t *payload;
 };
 
-enum event_kind { EV_CONNECTED, EV_LOST, EV_MESSAGE, EV_SENT, EV_SEND_FAILED, EV_CONNECT_FAILED,
-                  EV_DISCONNECTED, EV_SUBSCRIBED, EV_SUBSCRIBE_FAILED };
+enum event_kind {
+    EV_CONNECTED,
+    EV_LOST,
+    EV_MESSAGE,
+    EV_SENT,
+    EV_SEND_FAILED,
+    EV_CONNECT_FAILED,
+    EV_DISCONNECTED,
+    EV_SUBSCRIBED,
+    EV_SUBSCRIBE_FAILED
+};
 
 struct event {
     struct event *next;
@@ -74,9 +83,9 @@ struct event {
     int code;        /* Paho return code for failures */
     int retained;
     size_t len;
-    char *topic;     /* EV_MESSAGE */
+    char *topic; /* EV_MESSAGE */
     uint8_t *payload;
-    char text[160];  /* cause / failure message */
+    char text[160]; /* cause / failure message */
 };
 
 struct sub {
@@ -129,8 +138,7 @@ struct dg_link {
 
 static void msg_free(struct msg *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     dg_free(m->topic);
     dg_free(m->payload);
     dg_free(m);
@@ -186,8 +194,7 @@ static void parse_url(dg_link *l)
     p = p ? p + 3 : l->url;
     const char *colon = strrchr(p, ':');
     size_t n = colon ? (size_t)(colon - p) : strlen(p);
-    if (n >= sizeof l->broker_host)
-        n = sizeof l->broker_host - 1;
+    if (n >= sizeof l->broker_host) n = sizeof l->broker_host - 1;
     memcpy(l->broker_host, p, n);
     l->broker_host[n] = '\0';
     l->broker_port = colon ? atoi(colon + 1) : 8883;
@@ -199,8 +206,7 @@ static void set_nodelay(dg_link *l)
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     char port[16];
     snprintf(port, sizeof port, "%d", l->broker_port);
-    if (getaddrinfo(l->broker_host, port, &hints, &res) != 0)
-        return;
+    if (getaddrinfo(l->broker_host, port, &hints, &res) != 0) return;
     DIR *d = opendir("/proc/self/fd");
     if (!d) {
         freeaddrinfo(res);
@@ -209,18 +215,15 @@ static void set_nodelay(dg_link *l)
     struct dirent *de;
     int set = 0;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
+        if (de->d_name[0] == '.') continue;
         int fd = atoi(de->d_name);
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
-        if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
-            continue;
+        if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) continue;
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
             if (ai->ai_addrlen == plen && memcmp(ai->ai_addr, &peer, plen) == 0) {
                 int one = 1;
-                if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0)
-                    set++;
+                if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) set++;
                 break;
             }
         }
@@ -236,8 +239,7 @@ static void cb_connected(void *context, char *cause)
 {
     dg_link *l = context;
     struct event *e = event_new(EV_CONNECTED);
-    if (!e)
-        return;
+    if (!e) return;
     set_text(e, cause);
     post(l, e);
 }
@@ -246,8 +248,7 @@ static void cb_lost(void *context, char *cause)
 {
     dg_link *l = context;
     struct event *e = event_new(EV_LOST);
-    if (!e)
-        return;
+    if (!e) return;
     set_text(e, cause ? cause : "connection lost");
     post(l, e);
 }
@@ -262,14 +263,13 @@ static int cb_message(void *context, char *topic, int topic_len, MQTTAsync_messa
         e->topic = dg_malloc(tlen + 1);
         e->payload = dg_malloc(plen ? plen : 1);
         if (!e->topic || !e->payload) {
-            DG_ERROR("link", "link=%s msg=\"out of memory copying a message\" bytes=%zu",
-                     l->name, plen);
+            DG_ERROR("link", "link=%s msg=\"out of memory copying a message\" bytes=%zu", l->name,
+                     plen);
             event_free(e);
         } else {
             memcpy(e->topic, topic, tlen);
             e->topic[tlen] = '\0';
-            if (plen)
-                memcpy(e->payload, m->payload, plen);
+            if (plen) memcpy(e->payload, m->payload, plen);
             e->len = plen;
             e->retained = m->retained;
             post(l, e);
@@ -285,8 +285,7 @@ static void cb_sent(void *context, MQTTAsync_successData *resp)
     (void)resp;
     struct msg *m = context;
     struct event *e = event_new(EV_SENT);
-    if (!e)
-        return;
+    if (!e) return;
     e->msg = m;
     post(m->link, e);
 }
@@ -295,8 +294,7 @@ static void cb_send_failed(void *context, MQTTAsync_failureData *resp)
 {
     struct msg *m = context;
     struct event *e = event_new(EV_SEND_FAILED);
-    if (!e)
-        return;
+    if (!e) return;
     e->msg = m;
     e->code = resp ? resp->code : MQTTASYNC_FAILURE;
     set_text(e, resp && resp->message ? resp->message : MQTTAsync_strerror(e->code));
@@ -307,8 +305,7 @@ static void cb_connect_failed(void *context, MQTTAsync_failureData *resp)
 {
     dg_link *l = context;
     struct event *e = event_new(EV_CONNECT_FAILED);
-    if (!e)
-        return;
+    if (!e) return;
     e->code = resp ? resp->code : MQTTASYNC_FAILURE;
     set_text(e, resp && resp->message ? resp->message : MQTTAsync_strerror(e->code));
     post(l, e);
@@ -318,8 +315,7 @@ static void cb_subscribed(void *context, MQTTAsync_successData *resp)
 {
     struct sub *sb = context;
     struct event *e = event_new(EV_SUBSCRIBED);
-    if (!e)
-        return;
+    if (!e) return;
     /* Paho reports a refused subscription (SUBACK 0x80) as success with
        that granted QoS. */
     e->code = resp ? resp->alt.qos : 0;
@@ -331,8 +327,7 @@ static void cb_subscribe_failed(void *context, MQTTAsync_failureData *resp)
 {
     struct sub *sb = context;
     struct event *e = event_new(EV_SUBSCRIBE_FAILED);
-    if (!e)
-        return;
+    if (!e) return;
     e->code = resp ? resp->code : MQTTASYNC_FAILURE;
     set_text(e, sb->topic);
     post(sb->link, e);
@@ -343,8 +338,7 @@ static void cb_disconnected(void *context, MQTTAsync_successData *resp)
     (void)resp;
     dg_link *l = context;
     struct event *e = event_new(EV_DISCONNECTED);
-    if (e)
-        post(l, e);
+    if (e) post(l, e);
 }
 
 static void cb_disconnect_failed(void *context, MQTTAsync_failureData *resp)
@@ -400,8 +394,7 @@ static int start_connect(dg_link *l)
 static void on_retry(uv_timer_t *t)
 {
     dg_link *l = t->data;
-    if (l->closing || l->connected)
-        return;
+    if (l->closing || l->connected) return;
     DG_INFO("link", "link=%s msg=\"connecting\" url=%s", l->name, l->url);
     if (start_connect(l) != 0) {
         /* Could not even start: try again later. */
@@ -425,8 +418,8 @@ static void subscribe_one(dg_link *l, struct sub *sb)
     ro.context = sb;
     int rc = MQTTAsync_subscribe(l->client, sb->topic, sb->qos, &ro);
     if (rc != MQTTASYNC_SUCCESS)
-        DG_ERROR("link", "link=%s msg=\"subscribe failed\" topic=%s code=%d error=\"%s\"",
-                 l->name, sb->topic, rc, MQTTAsync_strerror(rc));
+        DG_ERROR("link", "link=%s msg=\"subscribe failed\" topic=%s code=%d error=\"%s\"", l->name,
+                 sb->topic, rc, MQTTAsync_strerror(rc));
 }
 
 static void resubscribe(dg_link *l)
@@ -448,8 +441,7 @@ static void inflight_remove(dg_link *l, struct msg *m)
 
 static void report(dg_link *l, struct msg *m, int rc)
 {
-    if (l->cb.done)
-        l->cb.done(l->cb.ctx, l, m->token, rc);
+    if (l->cb.done) l->cb.done(l->cb.ctx, l, m->token, rc);
 }
 
 static void handle(dg_link *l, struct event *e)
@@ -457,8 +449,7 @@ static void handle(dg_link *l, struct event *e)
     char q[200];
     switch (e->kind) {
     case EV_CONNECTED:
-        if (l->closing)
-            break;
+        if (l->closing) break;
         l->connected = 1;
         l->down_reported = 0;
         l->retry_delay_ms = 1000;
@@ -466,8 +457,7 @@ static void handle(dg_link *l, struct event *e)
                 dg_log_q(q, sizeof q, e->text));
         set_nodelay(l);
         resubscribe(l);
-        if (l->cb.connected)
-            l->cb.connected(l->cb.ctx, l);
+        if (l->cb.connected) l->cb.connected(l->cb.ctx, l);
         pump_queue(l);
         break;
     case EV_LOST:
@@ -475,21 +465,18 @@ static void handle(dg_link *l, struct event *e)
         if (!l->closing) {
             DG_WARN("link", "link=%s msg=\"connection lost; reconnecting\" cause=%s", l->name,
                     dg_log_q(q, sizeof q, e->text));
-            if (l->cb.disconnected)
-                l->cb.disconnected(l->cb.ctx, l, e->text);
+            if (l->cb.disconnected) l->cb.disconnected(l->cb.ctx, l, e->text);
             l->down_reported = 1;
             schedule_retry(l);
         }
         break;
     case EV_CONNECT_FAILED:
-        if (l->closing)
-            break;
+        if (l->closing) break;
         DG_WARN("link",
                 "link=%s msg=\"connect failed; retrying\" url=%s code=%d error=%s retry_ms=%d",
                 l->name, l->url, e->code, dg_log_q(q, sizeof q, e->text), l->retry_delay_ms);
         /* Tell the owner once per outage, not once per attempt. */
-        if (l->cb.disconnected && !l->down_reported)
-            l->cb.disconnected(l->cb.ctx, l, e->text);
+        if (l->cb.disconnected && !l->down_reported) l->cb.disconnected(l->cb.ctx, l, e->text);
         l->down_reported = 1;
         schedule_retry(l);
         break;
@@ -512,8 +499,7 @@ static void handle(dg_link *l, struct event *e)
         pump_queue(l);
         break;
     case EV_DISCONNECTED:
-        if (l->closing && !l->destroyed)
-            finish_close(l);
+        if (l->closing && !l->destroyed) finish_close(l);
         break;
     case EV_SUBSCRIBED:
         if (e->code == 0x80)
@@ -562,29 +548,25 @@ static void pump_queue(dg_link *l)
         /* Take it off the FIFO before handing it over: a QoS 0 send may
            call back before sendMessage returns. */
         l->queue = m->next;
-        if (!l->queue)
-            l->queue_tail = NULL;
+        if (!l->queue) l->queue_tail = NULL;
         l->queued--;
         m->next = l->inflight;
         l->inflight = m;
         l->n_inflight++;
         int rc = MQTTAsync_sendMessage(l->client, m->topic, &pm, &ro);
-        if (rc == MQTTASYNC_SUCCESS)
-            continue;
+        if (rc == MQTTASYNC_SUCCESS) continue;
         inflight_remove(l, m);
         if (rc == MQTTASYNC_DISCONNECTED || rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
             /* Put it back at the head; retried on the next connect / PUBACK. */
             m->next = l->queue;
             l->queue = m;
-            if (!l->queue_tail)
-                l->queue_tail = m;
+            if (!l->queue_tail) l->queue_tail = m;
             l->queued++;
-            if (rc == MQTTASYNC_DISCONNECTED)
-                l->connected = 0;
+            if (rc == MQTTASYNC_DISCONNECTED) l->connected = 0;
             return;
         }
-        DG_ERROR("link", "link=%s msg=\"publish refused\" topic=%s code=%d error=\"%s\"",
-                 l->name, m->topic, rc, MQTTAsync_strerror(rc));
+        DG_ERROR("link", "link=%s msg=\"publish refused\" topic=%s code=%d error=\"%s\"", l->name,
+                 m->topic, rc, MQTTAsync_strerror(rc));
         report(l, m, -DG_EMQTT);
         msg_free(m);
     }
@@ -619,8 +601,7 @@ int dg_link_open(dg_link **out, uv_loop_t *loop, const struct dg_link_config *cf
     if (!cfg->url || !cfg->client_id || !cfg->ca_file || !cfg->cert_file || !cfg->key_file)
         return -DG_EINVAL;
     dg_link *l = dg_calloc(1, sizeof *l);
-    if (!l)
-        return -DG_ENOMEM;
+    if (!l) return -DG_ENOMEM;
     pthread_mutex_init(&l->mu, NULL);
     l->loop = loop;
     l->cb = *cb;
@@ -641,8 +622,7 @@ int dg_link_open(dg_link **out, uv_loop_t *loop, const struct dg_link_config *cf
         goto fail_nomem;
     if (cfg->will_topic && cfg->will_len) {
         l->will_payload = dg_malloc(cfg->will_len);
-        if (!l->will_payload)
-            goto fail_nomem;
+        if (!l->will_payload) goto fail_nomem;
         memcpy(l->will_payload, cfg->will_payload, cfg->will_len);
         l->will_len = cfg->will_len;
     }
@@ -671,8 +651,7 @@ int dg_link_open(dg_link **out, uv_loop_t *loop, const struct dg_link_config *cf
 
     DG_INFO("link", "link=%s msg=\"connecting\" url=%s client_id=%s", l->name, l->url,
             l->client_id);
-    if (start_connect(l) != 0)
-        schedule_retry(l);
+    if (start_connect(l) != 0) schedule_retry(l);
     *out = l;
     return 0;
 
@@ -684,8 +663,7 @@ fail_nomem:
 int dg_link_subscribe(dg_link *l, const char *topic, int qos)
 {
     struct sub *s = dg_calloc(1, sizeof *s);
-    if (!s)
-        return -DG_ENOMEM;
+    if (!s) return -DG_ENOMEM;
     s->topic = dg_strdup(topic);
     if (!s->topic) {
         dg_free(s);
@@ -695,21 +673,17 @@ int dg_link_subscribe(dg_link *l, const char *topic, int qos)
     s->qos = qos;
     s->next = l->subs;
     l->subs = s;
-    if (l->connected)
-        subscribe_one(l, s);
+    if (l->connected) subscribe_one(l, s);
     return 0;
 }
 
 int dg_link_publish(dg_link *l, const char *topic, const void *payload, size_t len, int qos,
                     int retained, uint64_t token)
 {
-    if (l->closing)
-        return -DG_ECLOSED;
-    if (l->queued >= l->max_queued)
-        return -DG_EFULL;
+    if (l->closing) return -DG_ECLOSED;
+    if (l->queued >= l->max_queued) return -DG_EFULL;
     struct msg *m = dg_calloc(1, sizeof *m);
-    if (!m)
-        return -DG_ENOMEM;
+    if (!m) return -DG_ENOMEM;
     m->link = l;
     m->token = token;
     m->qos = qos;
@@ -721,8 +695,7 @@ int dg_link_publish(dg_link *l, const char *topic, const void *payload, size_t l
         msg_free(m);
         return -DG_ENOMEM;
     }
-    if (len)
-        memcpy(m->payload, payload, len);
+    if (len) memcpy(m->payload, payload, len);
     if (l->queue_tail)
         l->queue_tail->next = m;
     else
@@ -751,13 +724,11 @@ const char *dg_link_name(const dg_link *l)
 static void on_handle_closed(uv_handle_t *h)
 {
     dg_link *l = h->data;
-    if (--l->handles_open > 0)
-        return;
+    if (--l->handles_open > 0) return;
     void (*cb)(void *) = l->on_closed;
     void *arg = l->on_closed_arg;
     link_free(l);
-    if (cb)
-        cb(arg);
+    if (cb) cb(arg);
 }
 
 static void finish_close(dg_link *l)
@@ -781,8 +752,7 @@ static void finish_close(dg_link *l)
 
 void dg_link_close(dg_link *l, int timeout_ms, void (*on_closed)(void *arg), void *arg)
 {
-    if (l->closing)
-        return;
+    if (l->closing) return;
     l->closing = 1;
     l->on_closed = on_closed;
     l->on_closed_arg = arg;

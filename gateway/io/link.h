@@ -26,8 +26,8 @@
 #include <uv.h>
 
 struct dg_link_config {
-    const char *name;      /* for logs: "device", "clinic", "pump-1" */
-    const char *url;       /* ssl://host:port */
+    const char *name; /* for logs: "device", "clinic", "pump-1" */
+    const char *url;  /* ssl://host:port */
     const char *client_id;
     const char *ca_file;   /* PEM trust store */
     const char *cert_file; /* PEM client certificate */
@@ -50,8 +50,8 @@ typedef struct dg_link dg_link;
 struct dg_link_callbacks {
     void *ctx;
     /* A message arrived on a subscribed topic. Pointers valid for the call. */
-    void (*message)(void *ctx, dg_link *link, const char *topic, const uint8_t *payload,
-                    size_t len, int retained);
+    void (*message)(void *ctx, dg_link *link, const char *topic, const uint8_t *payload, size_t len,
+                    int retained);
     /* Connected (also after every automatic reconnect); subscriptions are
        being re-made. May be NULL. */
     void (*connected)(void *ctx, dg_link *link);
