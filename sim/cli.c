@@ -37,11 +37,11 @@
 #include "io/link.h"
 #include "io/log.h"
 
-#define MOD "cli"
-#define MAX_FILTERS 32
-#define ACK_TIMEOUT_MS 10000
+#define MOD              "cli"
+#define MAX_FILTERS      32
+#define ACK_TIMEOUT_MS   10000
 #define CLOSE_TIMEOUT_MS 1000
-#define HEX_MAX_BYTES 4096 /* of an undecodable payload, in an error line */
+#define HEX_MAX_BYTES    4096 /* of an undecodable payload, in an error line */
 
 enum kind {
     K_UNKNOWN = 0,
@@ -62,16 +62,16 @@ static const char *const kind_messages[] = {"unknown",     "PumpTelemetry", "Vit
 
 struct cli {
     uv_loop_t loop;
-    dg_link *link;     /* owned until closed */
-    uv_timer_t timer;  /* --timeout (watch) or the PUBACK deadline (ack) */
+    dg_link *link;    /* owned until closed */
+    uv_timer_t timer; /* --timeout (watch) or the PUBACK deadline (ack) */
     uv_signal_t sigint, sigterm;
     /* options */
     bool ack_mode;
     const char *url, *ca, *cert, *key, *root, *client_id;
     const char *filters[MAX_FILTERS];
     int n_filters;
-    long count;        /* -1: not given */
-    double timeout_s;  /* 0: none */
+    long count;       /* -1: not given */
+    double timeout_s; /* 0: none */
     bool json;
     const char *alert_id, *user, *comment;
     bool reset;
@@ -123,8 +123,7 @@ static void random_hex(char *buf, size_t buflen)
 static void close_handle(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
 static void on_link_closed(void *arg)
@@ -136,8 +135,7 @@ static void on_link_closed(void *arg)
 /* Stop with exit code rc: close the link, then every handle. */
 static void stop(struct cli *c, int rc)
 {
-    if (c->stopping)
-        return;
+    if (c->stopping) return;
     c->stopping = true;
     c->exit_code = rc;
     uv_timer_stop(&c->timer);
@@ -168,8 +166,7 @@ static enum kind classify(const char *root, const char *topic)
 {
     size_t rl = strlen(root);
     const char *rest = NULL;
-    if (strncmp(topic, root, rl) == 0 && topic[rl] == '/')
-        rest = topic + rl + 1;
+    if (strncmp(topic, root, rl) == 0 && topic[rl] == '/') rest = topic + rl + 1;
     const char *seg[4];
     size_t len[4];
     int n = 0;
@@ -182,15 +179,12 @@ static enum kind classify(const char *root, const char *topic)
         all[nall] = p;
         alllen[nall] = slash ? (size_t)(slash - p) : strlen(p);
         nall++;
-        if (!slash)
-            break;
+        if (!slash) break;
         p = slash + 1;
     }
     for (int tail = 3; tail >= 1; tail--) {
-        if (rest && nall != tail)
-            continue;
-        if (nall < tail)
-            continue;
+        if (rest && nall != tail) continue;
+        if (nall < tail) continue;
         n = tail;
         for (int i = 0; i < n; i++) {
             seg[i] = all[nall - n + i];
@@ -198,26 +192,18 @@ static enum kind classify(const char *root, const char *topic)
         }
 #define SEG(i, s) (len[i] == sizeof(s) - 1 && memcmp(seg[i], s, sizeof(s) - 1) == 0)
         if (n == 3 && len[1] > 0) {
-            if (SEG(0, "pump") && SEG(2, "telemetry"))
-                return K_TELEMETRY;
-            if (SEG(0, "pump") && SEG(2, "command"))
-                return K_COMMAND;
-            if (SEG(0, "monitor") && SEG(2, "vitals"))
-                return K_VITALS;
-            if (SEG(0, "gateway") && SEG(2, "status"))
-                return K_STATUS;
+            if (SEG(0, "pump") && SEG(2, "telemetry")) return K_TELEMETRY;
+            if (SEG(0, "pump") && SEG(2, "command")) return K_COMMAND;
+            if (SEG(0, "monitor") && SEG(2, "vitals")) return K_VITALS;
+            if (SEG(0, "gateway") && SEG(2, "status")) return K_STATUS;
         }
         if (n == 2 && len[1] > 0) {
-            if (SEG(0, "alert"))
-                return K_ALERT;
-            if (SEG(0, "alarms"))
-                return K_ALARMS;
+            if (SEG(0, "alert")) return K_ALERT;
+            if (SEG(0, "alarms")) return K_ALARMS;
         }
         if (n == 1) {
-            if (SEG(0, "ack"))
-                return K_ACK;
-            if (SEG(0, "audit"))
-                return K_AUDIT;
+            if (SEG(0, "ack")) return K_ACK;
+            if (SEG(0, "audit")) return K_AUDIT;
         }
 #undef SEG
     }
@@ -243,15 +229,13 @@ static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, char *buf,
     char prefix[64];
     size_t o = 0;
     for (const char *c = d->short_name; *c && o + 2 < sizeof prefix; c++) {
-        if (*c >= 'A' && *c <= 'Z' && c != d->short_name)
-            prefix[o++] = '_';
+        if (*c >= 'A' && *c <= 'Z' && c != d->short_name) prefix[o++] = '_';
         prefix[o++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
     }
     prefix[o++] = '_';
     prefix[o] = '\0';
     const char *name = ev->name;
-    if (strncmp(name, prefix, o) == 0)
-        name += o;
+    if (strncmp(name, prefix, o) == 0) name += o;
     size_t i = 0;
     for (; name[i] && i + 1 < buflen; i++)
         buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
@@ -259,7 +243,7 @@ static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, char *buf,
     return buf;
 }
 
-#define ENUM_BUF 48
+#define ENUM_BUF        48
 #define E(type, v, buf) enum_name(&dosegate__v1__##type##__descriptor, (int)(v), buf, sizeof buf)
 
 /* In readable lines the requested action is just "pause"/"stop"/"none". */
@@ -282,8 +266,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     unsigned c = s[0];
     size_t len;
     unsigned min;
-    if (c < 0x80)
-        return 1;
+    if (c < 0x80) return 1;
     if ((c & 0xe0) == 0xc0) {
         len = 2;
         min = 0x80;
@@ -299,15 +282,12 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     } else {
         return 0;
     }
-    if (n < len)
-        return 0;
+    if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
+        if ((s[i] & 0xc0) != 0x80) return 0;
         c = (c << 6) | (s[i] & 0x3f);
     }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
     return len;
 }
 
@@ -351,8 +331,7 @@ static void json_string(FILE *f, const char *s)
 
 static void jw_key(struct jw *w, const char *key)
 {
-    if (!w->first)
-        fputc(',', w->f);
+    if (!w->first) fputc(',', w->f);
     w->first = false;
     if (key) {
         json_string(w->f, key);
@@ -394,8 +373,7 @@ static void jw_num(struct jw *w, const char *key, double v)
     }
     char buf[40];
     snprintf(buf, sizeof buf, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, sizeof buf, "%.17g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
     fputs(buf, w->f);
 }
 
@@ -608,9 +586,11 @@ static void json_status(struct jw *w, const Dosegate__V1__GatewayStatus *m)
 
 /* ---------------------------------------------------------------- readable lines */
 
-/* Strings from the network, made safe for one terminal line: control bytes -> '?'. */
+/* Strings from the network, made safe for one terminal line: control bytes
+   -> '?', empty -> "-" (so the words of a line stay in place). */
 static const char *san(char *buf, size_t buflen, const char *s)
 {
+    if (!s || !*s) return "-";
     size_t o = 0;
     for (; s && *s && o + 1 < buflen; s++)
         buf[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
@@ -626,7 +606,6 @@ static void upper(char *buf, size_t buflen, const char *s)
     buf[o] = '\0';
 }
 
-
 static void text_telemetry(FILE *f, const Dosegate__V1__PumpTelemetry *m)
 {
     char b1[DG_TEXT_MAX], b2[DG_TEXT_MAX], b3[DG_TEXT_MAX], e1[ENUM_BUF];
@@ -634,23 +613,21 @@ static void text_telemetry(FILE *f, const Dosegate__V1__PumpTelemetry *m)
             san(b1, sizeof b1, m->pump_id), (unsigned long long)m->seq,
             san(b2, sizeof b2, m->bed_id), E(pump_state, m->state, e1), m->rate_ml_per_h,
             m->volume_infused_ml, m->dose_infused_mg, m->bolus_count);
-    if (m->program)
-        fprintf(f, " program=%.2f mL/h", m->program->rate_ml_per_h);
+    if (m->program) fprintf(f, " program=%.2f mL/h", m->program->rate_ml_per_h);
     if (m->last_command_id[0])
         fprintf(f, " last_command=%s", san(b3, sizeof b3, m->last_command_id));
 }
 
 static void text_measure(FILE *f, const char *name, const Dosegate__V1__Measurement *m)
 {
-    if (m)
-        fprintf(f, " %s=%.0f%s", name, m->value, m->valid ? "" : "?");
+    if (m) fprintf(f, " %s=%.0f%s", name, m->value, m->valid ? "" : "?");
 }
 
 static void text_vitals(FILE *f, const Dosegate__V1__VitalsSample *m)
 {
     char b1[DG_TEXT_MAX], b2[DG_TEXT_MAX];
-    fprintf(f, "VITALS %s #%llu %s", san(b1, sizeof b1, m->monitor_id),
-            (unsigned long long)m->seq, san(b2, sizeof b2, m->bed_id));
+    fprintf(f, "VITALS %s #%llu %s", san(b1, sizeof b1, m->monitor_id), (unsigned long long)m->seq,
+            san(b2, sizeof b2, m->bed_id));
     text_measure(f, "hr", m->heart_rate_bpm);
     text_measure(f, "spo2", m->spo2_pct);
     text_measure(f, "rr", m->resp_rate_bpm);
@@ -671,10 +648,8 @@ static void text_command(FILE *f, const Dosegate__V1__PumpCommand *m)
     if (m->action == DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PERMIT)
         fprintf(f, " valid_until_ms=%llu", (unsigned long long)m->permit_valid_until_ms);
     else
-        fprintf(f, " reason=%s", m->reason_alert_id[0] ? san(b3, sizeof b3, m->reason_alert_id)
-                                                       : "-");
-    if (m->reason[0])
-        fprintf(f, " \"%s\"", san(b4, sizeof b4, m->reason));
+        fprintf(f, " reason=%s", san(b3, sizeof b3, m->reason_alert_id));
+    if (m->reason[0]) fprintf(f, " \"%s\"", san(b4, sizeof b4, m->reason));
 }
 
 static void text_alert(FILE *f, const Dosegate__V1__AlertEvent *m)
@@ -682,21 +657,19 @@ static void text_alert(FILE *f, const Dosegate__V1__AlertEvent *m)
     char b1[DG_TEXT_MAX], b2[DG_TEXT_MAX], b3[DG_TEXT_MAX], b4[DG_TEXT_MAX], b5[DG_TEXT_MAX],
         b6[DG_TEXT_MAX], e1[ENUM_BUF], e2[ENUM_BUF], e3[ENUM_BUF], ph[ENUM_BUF];
     upper(ph, sizeof ph, E(alert_phase, m->phase, e1));
-    fprintf(f, "ALERT  %-6s %s %s %s %s %s value=%.2f limit=%.2f %s action=%s%s id=%s \"%s\"",
-            ph, E(alert_priority, m->priority, e2), E(alert_kind, m->kind, e3),
+    fprintf(f, "ALERT  %-6s %s %s %s %s %s value=%.2f limit=%.2f %s action=%s%s id=%s \"%s\"", ph,
+            E(alert_priority, m->priority, e2), E(alert_kind, m->kind, e3),
             san(b1, sizeof b1, m->condition), san(b2, sizeof b2, m->bed_id),
-            m->pump_id[0] ? san(b3, sizeof b3, m->pump_id) : "-", m->value, m->limit,
-            san(b4, sizeof b4, m->unit), short_action((int)m->action),
-            m->latched ? " latched" : "", san(b5, sizeof b5, m->alert_id),
-            san(b6, sizeof b6, m->message));
+            san(b3, sizeof b3, m->pump_id), m->value, m->limit, san(b4, sizeof b4, m->unit),
+            short_action((int)m->action), m->latched ? " latched" : "",
+            san(b5, sizeof b5, m->alert_id), san(b6, sizeof b6, m->message));
 }
 
 static void text_alarms(FILE *f, const Dosegate__V1__ActiveAlarms *m)
 {
     char b1[DG_TEXT_MAX], b2[DG_TEXT_MAX], e1[ENUM_BUF];
     fprintf(f, "ALARMS %s: %zu active", san(b1, sizeof b1, m->bed_id), m->n_alerts);
-    if (m->n_alerts == 0)
-        return;
+    if (m->n_alerts == 0) return;
     fprintf(f, " (%s):", E(alert_priority, m->highest_priority, e1));
     for (size_t i = 0; i < m->n_alerts; i++) {
         const Dosegate__V1__ActiveAlert *a = m->alerts[i];
@@ -716,8 +689,7 @@ static void text_ack(FILE *f, const Dosegate__V1__AlertAck *m)
     fprintf(f, "ACK    alert=%s user=%s%s ack_id=%s", san(b1, sizeof b1, m->alert_id),
             san(b2, sizeof b2, m->user_id), m->reset ? " reset" : "",
             san(b3, sizeof b3, m->ack_id));
-    if (m->comment[0])
-        fprintf(f, " \"%s\"", san(b4, sizeof b4, m->comment));
+    if (m->comment[0]) fprintf(f, " \"%s\"", san(b4, sizeof b4, m->comment));
 }
 
 static void text_audit(FILE *f, const Dosegate__V1__AuditRecord *m)
@@ -758,8 +730,7 @@ static void print_error(struct cli *c, const char *topic, int retained, enum kin
     char *buf = NULL;
     size_t blen = 0;
     FILE *mem = open_memstream(&buf, &blen);
-    if (!mem)
-        return;
+    if (!mem) return;
     if (c->json) {
         struct jw w = {mem, true};
         jw_open(&w, NULL, '{');
@@ -783,15 +754,24 @@ static ProtobufCMessage *decode(enum kind k, const uint8_t *p, size_t n)
 {
     ProtobufCAllocator *a = &pb_allocator;
     switch (k) {
-    case K_TELEMETRY: return (ProtobufCMessage *)dosegate__v1__pump_telemetry__unpack(a, n, p);
-    case K_VITALS: return (ProtobufCMessage *)dosegate__v1__vitals_sample__unpack(a, n, p);
-    case K_COMMAND: return (ProtobufCMessage *)dosegate__v1__pump_command__unpack(a, n, p);
-    case K_ALERT: return (ProtobufCMessage *)dosegate__v1__alert_event__unpack(a, n, p);
-    case K_ALARMS: return (ProtobufCMessage *)dosegate__v1__active_alarms__unpack(a, n, p);
-    case K_ACK: return (ProtobufCMessage *)dosegate__v1__alert_ack__unpack(a, n, p);
-    case K_AUDIT: return (ProtobufCMessage *)dosegate__v1__audit_record__unpack(a, n, p);
-    case K_STATUS: return (ProtobufCMessage *)dosegate__v1__gateway_status__unpack(a, n, p);
-    default: return NULL;
+    case K_TELEMETRY:
+        return (ProtobufCMessage *)dosegate__v1__pump_telemetry__unpack(a, n, p);
+    case K_VITALS:
+        return (ProtobufCMessage *)dosegate__v1__vitals_sample__unpack(a, n, p);
+    case K_COMMAND:
+        return (ProtobufCMessage *)dosegate__v1__pump_command__unpack(a, n, p);
+    case K_ALERT:
+        return (ProtobufCMessage *)dosegate__v1__alert_event__unpack(a, n, p);
+    case K_ALARMS:
+        return (ProtobufCMessage *)dosegate__v1__active_alarms__unpack(a, n, p);
+    case K_ACK:
+        return (ProtobufCMessage *)dosegate__v1__alert_ack__unpack(a, n, p);
+    case K_AUDIT:
+        return (ProtobufCMessage *)dosegate__v1__audit_record__unpack(a, n, p);
+    case K_STATUS:
+        return (ProtobufCMessage *)dosegate__v1__gateway_status__unpack(a, n, p);
+    default:
+        return NULL;
     }
 }
 
@@ -801,8 +781,7 @@ static void print_message(struct cli *c, const char *topic, int retained, enum k
     char *buf = NULL;
     size_t blen = 0;
     FILE *mem = open_memstream(&buf, &blen);
-    if (!mem)
-        return;
+    if (!mem) return;
     if (c->json) {
         struct jw w = {mem, true};
         jw_open(&w, NULL, '{');
@@ -810,31 +789,64 @@ static void print_message(struct cli *c, const char *topic, int retained, enum k
         jw_bool(&w, "retained", retained);
         jw_str(&w, "type", kind_messages[k]);
         switch (k) {
-        case K_TELEMETRY: json_telemetry(&w, (const void *)msg); break;
-        case K_VITALS: json_vitals(&w, (const void *)msg); break;
-        case K_COMMAND: json_command(&w, (const void *)msg); break;
-        case K_ALERT: json_alert(&w, (const void *)msg); break;
-        case K_ALARMS: json_alarms(&w, (const void *)msg); break;
-        case K_ACK: json_ack(&w, (const void *)msg); break;
-        case K_AUDIT: json_audit(&w, (const void *)msg); break;
-        case K_STATUS: json_status(&w, (const void *)msg); break;
-        default: break;
+        case K_TELEMETRY:
+            json_telemetry(&w, (const void *)msg);
+            break;
+        case K_VITALS:
+            json_vitals(&w, (const void *)msg);
+            break;
+        case K_COMMAND:
+            json_command(&w, (const void *)msg);
+            break;
+        case K_ALERT:
+            json_alert(&w, (const void *)msg);
+            break;
+        case K_ALARMS:
+            json_alarms(&w, (const void *)msg);
+            break;
+        case K_ACK:
+            json_ack(&w, (const void *)msg);
+            break;
+        case K_AUDIT:
+            json_audit(&w, (const void *)msg);
+            break;
+        case K_STATUS:
+            json_status(&w, (const void *)msg);
+            break;
+        default:
+            break;
         }
         jw_close(&w, '}');
     } else {
         switch (k) {
-        case K_TELEMETRY: text_telemetry(mem, (const void *)msg); break;
-        case K_VITALS: text_vitals(mem, (const void *)msg); break;
-        case K_COMMAND: text_command(mem, (const void *)msg); break;
-        case K_ALERT: text_alert(mem, (const void *)msg); break;
-        case K_ALARMS: text_alarms(mem, (const void *)msg); break;
-        case K_ACK: text_ack(mem, (const void *)msg); break;
-        case K_AUDIT: text_audit(mem, (const void *)msg); break;
-        case K_STATUS: text_status(mem, (const void *)msg); break;
-        default: break;
+        case K_TELEMETRY:
+            text_telemetry(mem, (const void *)msg);
+            break;
+        case K_VITALS:
+            text_vitals(mem, (const void *)msg);
+            break;
+        case K_COMMAND:
+            text_command(mem, (const void *)msg);
+            break;
+        case K_ALERT:
+            text_alert(mem, (const void *)msg);
+            break;
+        case K_ALARMS:
+            text_alarms(mem, (const void *)msg);
+            break;
+        case K_ACK:
+            text_ack(mem, (const void *)msg);
+            break;
+        case K_AUDIT:
+            text_audit(mem, (const void *)msg);
+            break;
+        case K_STATUS:
+            text_status(mem, (const void *)msg);
+            break;
+        default:
+            break;
         }
-        if (retained)
-            fputs(" (retained)", mem);
+        if (retained) fputs(" (retained)", mem);
     }
     emit_line(mem, &buf, &blen);
 }
@@ -844,8 +856,7 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
 {
     struct cli *c = ctx;
     (void)link;
-    if (c->stopping)
-        return;
+    if (c->stopping) return;
     enum kind k = classify(c->root, topic);
     if (k == K_UNKNOWN) {
         print_error(c, topic, retained, k, "topic not in the dosegate tree", payload, len);
@@ -866,16 +877,14 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
     print_message(c, topic, retained, k, msg);
     protobuf_c_message_free_unpacked(msg, &pb_allocator);
     c->decoded++;
-    if (c->count >= 0 && c->decoded >= c->count)
-        stop(c, 0);
+    if (c->count >= 0 && c->decoded >= c->count) stop(c, 0);
 }
 
 static void on_watch_timeout(uv_timer_t *h)
 {
     struct cli *c = h->data;
     if (!c->ever_connected) {
-        fprintf(stderr, "dosegate-cli: never connected to %s within %g s\n", c->url,
-                c->timeout_s);
+        fprintf(stderr, "dosegate-cli: never connected to %s within %g s\n", c->url, c->timeout_s);
         stop(c, 1);
         return;
     }
@@ -895,8 +904,7 @@ static void on_done(void *ctx, dg_link *link, uint64_t token, int rc)
     struct cli *c = ctx;
     (void)link;
     (void)token;
-    if (!c->ack_mode || c->stopping)
-        return;
+    if (!c->ack_mode || c->stopping) return;
     if (rc == 0) {
         printf("ack sent alert=%s user=%s%s ack_id=%s\n", c->alert_id, c->user,
                c->reset ? " reset" : "", c->ack_id);
@@ -912,8 +920,7 @@ static int send_ack(struct cli *c)
 {
     char topic[512];
     int n = snprintf(topic, sizeof topic, "%s/ack", c->root);
-    if (n < 0 || (size_t)n >= sizeof topic)
-        return -DG_EINVAL;
+    if (n < 0 || (size_t)n >= sizeof topic) return -DG_EINVAL;
     Dosegate__V1__AlertAck a = DOSEGATE__V1__ALERT_ACK__INIT;
     a.schema_version = 1;
     a.alert_id = (char *)c->alert_id;
@@ -924,8 +931,7 @@ static int send_ack(struct cli *c)
     a.comment = (char *)(c->comment ? c->comment : "");
     size_t len = dosegate__v1__alert_ack__get_packed_size(&a);
     uint8_t *buf = dg_malloc(len);
-    if (!buf)
-        return -DG_ENOMEM;
+    if (!buf) return -DG_ENOMEM;
     dosegate__v1__alert_ack__pack(&a, buf);
     int rc = dg_link_publish(c->link, topic, buf, len, 1, 0, 1);
     dg_free(buf);
@@ -951,10 +957,8 @@ static void on_connected(void *ctx, dg_link *link)
     struct cli *c = ctx;
     (void)link;
     c->ever_connected = true;
-    if (!c->ack_mode)
-        return; /* the link logs msg="subscribed" for each filter on its SUBACK */
-    if (c->published)
-        return;
+    if (!c->ack_mode) return; /* the link logs msg="subscribed" for each filter on its SUBACK */
+    if (c->published) return;
     c->published = true;
     int rc = send_ack(c);
     if (rc < 0) {
@@ -967,39 +971,50 @@ static void on_connected(void *ctx, dg_link *link)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dosegate-cli watch --url URL --ca FILE --cert FILE --key FILE --root ROOT\n"
-            "                          [--filter TOPICFILTER]... [--count N] [--timeout SEC]\n"
-            "                          [--json] [--client-id ID]\n"
-            "       dosegate-cli ack   --url URL --ca FILE --cert FILE --key FILE --root ROOT\n"
-            "                          --alert-id ID --user USER [--reset] [--comment TEXT]\n"
-            "                          [--client-id ID]\n"
-            "       dosegate-cli --help\n"
-            "\n"
-            "watch: subscribe (QoS 1) and print each message decoded by its topic kind\n"
-            "  (telemetry, vitals, command, alert, alarms, ack, audit, status): one line\n"
-            "  per message on stdout, flushed at once. Default filters: ROOT/alert/+,\n"
-            "  ROOT/alarms/+, ROOT/gateway/+/status, ROOT/pump/+/command, ROOT/audit.\n"
-            "  --json       one JSON object per line: \"topic\", \"retained\", \"type\" and\n"
-            "               every field of the message (enums as lowercase names, bytes as\n"
-            "               hex); undecodable payloads give \"type\":\"error\"\n"
-            "  --count N    exit 0 after N decoded messages\n"
-            "  --timeout S  exit after S seconds: 0, or 3 if --count was not reached\n"
-            "ack: publish one AlertAck to ROOT/ack (QoS 1) and wait for the broker's\n"
-            "  acknowledgement (10 s at most). --reset also resets a latched pause/stop.\n"
-            "\n"
-            "  --url URL        broker, ssl://host:port\n"
-            "  --ca/--cert/--key FILE   trust store, client certificate and key (PEM)\n"
-            "  --root ROOT      topic root, e.g. dosegate/v1/demo-clinic\n"
-            "  --client-id ID   MQTT client id (default dosegate-cli-<random>)\n"
-            "\n"
-            "Exit: 0 ok, 1 failure (link, connect, ack), 2 usage, 3 --count not reached.\n"
-            "See docs/simulator.md.\n");
+    fprintf(f, "usage: dosegate-cli watch --url URL --ca FILE --cert FILE --key FILE --root ROOT\n"
+               "                          [--filter TOPICFILTER]... [--count N] [--timeout SEC]\n"
+               "                          [--json] [--client-id ID]\n"
+               "       dosegate-cli ack   --url URL --ca FILE --cert FILE --key FILE --root ROOT\n"
+               "                          --alert-id ID --user USER [--reset] [--comment TEXT]\n"
+               "                          [--client-id ID]\n"
+               "       dosegate-cli --help\n"
+               "\n"
+               "watch: subscribe (QoS 1) and print each message decoded by its topic kind\n"
+               "  (telemetry, vitals, command, alert, alarms, ack, audit, status): one line\n"
+               "  per message on stdout, flushed at once. Default filters: ROOT/alert/+,\n"
+               "  ROOT/alarms/+, ROOT/gateway/+/status, ROOT/pump/+/command, ROOT/audit.\n"
+               "  --json       one JSON object per line: \"topic\", \"retained\", \"type\" and\n"
+               "               every field of the message (enums as lowercase names, bytes as\n"
+               "               hex); undecodable payloads give \"type\":\"error\"\n"
+               "  --count N    exit 0 after N decoded messages\n"
+               "  --timeout S  exit after S seconds: 0, or 3 if --count was not reached\n"
+               "ack: publish one AlertAck to ROOT/ack (QoS 1) and wait for the broker's\n"
+               "  acknowledgement (10 s at most). --reset also resets a latched pause/stop.\n"
+               "\n"
+               "  --url URL        broker, ssl://host:port\n"
+               "  --ca/--cert/--key FILE   trust store, client certificate and key (PEM)\n"
+               "  --root ROOT      topic root, e.g. dosegate/v1/demo-clinic\n"
+               "  --client-id ID   MQTT client id (default dosegate-cli-<random>)\n"
+               "\n"
+               "Exit: 0 ok, 1 failure (link, connect, ack), 2 usage, 3 --count not reached.\n"
+               "See docs/simulator.md.\n");
 }
 
 enum {
-    O_URL = 256, O_CA, O_CERT, O_KEY, O_ROOT, O_FILTER, O_COUNT, O_TIMEOUT, O_JSON, O_CLIENT,
-    O_ALERT, O_USER, O_RESET, O_COMMENT,
+    O_URL = 256,
+    O_CA,
+    O_CERT,
+    O_KEY,
+    O_ROOT,
+    O_FILTER,
+    O_COUNT,
+    O_TIMEOUT,
+    O_JSON,
+    O_CLIENT,
+    O_ALERT,
+    O_USER,
+    O_RESET,
+    O_COMMENT,
 };
 
 static int usage_error(const char *msg)
@@ -1029,10 +1044,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return 1;
-    if (argc < 2)
-        return usage_error("a command is required: watch or ack");
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) return 1;
+    if (argc < 2) return usage_error("a command is required: watch or ack");
     if (strcmp(argv[1], "ack") == 0)
         c->ack_mode = true;
     else if (strcmp(argv[1], "watch") != 0)
@@ -1043,14 +1056,23 @@ static int parse_args(int argc, char **argv, struct cli *c)
     char *end;
     while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (o) {
-        case O_URL: c->url = optarg; break;
-        case O_CA: c->ca = optarg; break;
-        case O_CERT: c->cert = optarg; break;
-        case O_KEY: c->key = optarg; break;
-        case O_ROOT: c->root = optarg; break;
+        case O_URL:
+            c->url = optarg;
+            break;
+        case O_CA:
+            c->ca = optarg;
+            break;
+        case O_CERT:
+            c->cert = optarg;
+            break;
+        case O_KEY:
+            c->key = optarg;
+            break;
+        case O_ROOT:
+            c->root = optarg;
+            break;
         case O_FILTER:
-            if (c->n_filters == MAX_FILTERS)
-                return usage_error("too many --filter");
+            if (c->n_filters == MAX_FILTERS) return usage_error("too many --filter");
             c->filters[c->n_filters++] = optarg;
             break;
         case O_COUNT:
@@ -1064,18 +1086,31 @@ static int parse_args(int argc, char **argv, struct cli *c)
                 c->timeout_s > 1e6)
                 return usage_error("--timeout must be a positive number of seconds");
             break;
-        case O_JSON: c->json = true; break;
-        case O_CLIENT: c->client_id = optarg; break;
-        case O_ALERT: c->alert_id = optarg; break;
-        case O_USER: c->user = optarg; break;
-        case O_RESET: c->reset = true; break;
-        case O_COMMENT: c->comment = optarg; break;
-        case 'h': return 1;
-        default: return usage_error("unknown option");
+        case O_JSON:
+            c->json = true;
+            break;
+        case O_CLIENT:
+            c->client_id = optarg;
+            break;
+        case O_ALERT:
+            c->alert_id = optarg;
+            break;
+        case O_USER:
+            c->user = optarg;
+            break;
+        case O_RESET:
+            c->reset = true;
+            break;
+        case O_COMMENT:
+            c->comment = optarg;
+            break;
+        case 'h':
+            return 1;
+        default:
+            return usage_error("unknown option");
         }
     }
-    if (optind < argc)
-        return usage_error("unexpected argument");
+    if (optind < argc) return usage_error("unexpected argument");
     if (!c->url || !c->ca || !c->cert || !c->key || !c->root)
         return usage_error("--url, --ca, --cert, --key and --root are required");
     if (c->ack_mode) {
@@ -1097,8 +1132,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (rc < 0)
-        return 2;
+    if (rc < 0) return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
 
@@ -1153,8 +1187,7 @@ int main(int argc, char **argv)
     };
     rc = dg_link_open(&c.link, &c.loop, &cfg, &cb);
     if (rc < 0) {
-        fprintf(stderr, "dosegate-cli: cannot open the link to %s: %s\n", c.url,
-                dg_strerror(rc));
+        fprintf(stderr, "dosegate-cli: cannot open the link to %s: %s\n", c.url, dg_strerror(rc));
         c.link = NULL;
         stop(&c, 1);
     } else if (c.ack_mode) {
@@ -1166,8 +1199,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "dosegate-cli: cannot subscribe: %s\n", dg_strerror(rc));
             stop(&c, 1);
         } else if (c.timeout_s > 0) {
-            uv_timer_start(&c.timer, on_watch_timeout, (uint64_t)llround(c.timeout_s * 1000.0),
-                           0);
+            uv_timer_start(&c.timer, on_watch_timeout, (uint64_t)llround(c.timeout_s * 1000.0), 0);
         }
     }
 

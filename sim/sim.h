@@ -21,14 +21,14 @@
 #include "sim_monitor.h"
 #include "sim_pump.h"
 
-#define DG_SIM_TOPIC_MAX 256
-#define DG_SIM_PATH_MAX  512
+#define DG_SIM_TOPIC_MAX     256
+#define DG_SIM_PATH_MAX      512
 #define DG_SIM_SCENARIOS_MAX 16
 
 struct dg_sim_scenario {
     const char *name;
-    const char *help;    /* one line for --help */
-    double rate_factor;  /* programmed rate x this (1 = as prescribed) */
+    const char *help;   /* one line for --help */
+    double rate_factor; /* programmed rate x this (1 = as prescribed) */
 };
 
 /* The scenario called name, or NULL. */
@@ -46,7 +46,7 @@ struct dg_sim_opts {
        scenarios[(i - 1) % n_scenarios]. */
     const struct dg_sim_scenario *scenarios[DG_SIM_SCENARIOS_MAX];
     unsigned n_scenarios;
-    double speed;            /* simulated seconds per real second */
+    double speed; /* simulated seconds per real second */
     double pre_min, session_min, post_min;
     double weight_kg;
     uint64_t seed;
@@ -56,8 +56,8 @@ struct dg_sim_opts {
 struct dg_sim;
 
 struct dg_sim_bed {
-    struct dg_sim *sim;      /* back pointer (not owned) */
-    unsigned index;          /* 1-based */
+    struct dg_sim *sim; /* back pointer (not owned) */
+    unsigned index;     /* 1-based */
     const struct dg_sim_scenario *scenario;
     char bed_id[DG_ID_MAX];
     char pump_id[DG_ID_MAX];
@@ -69,13 +69,13 @@ struct dg_sim_bed {
     char command_topic[DG_SIM_TOPIC_MAX];
     struct dg_sim_pump pump;
     struct dg_sim_monitor mon;
-    dg_link *pump_link;      /* owned; NULL once closed */
-    dg_link *monitor_link;   /* owned; NULL once closed */
+    dg_link *pump_link;    /* owned; NULL once closed */
+    dg_link *monitor_link; /* owned; NULL once closed */
     uint64_t telemetry_seq, vitals_seq;
-    uint64_t telemetry_sent, vitals_sent;       /* handed to the link */
-    uint64_t telemetry_acked, vitals_acked;     /* PUBACK received */
+    uint64_t telemetry_sent, vitals_sent;   /* handed to the link */
+    uint64_t telemetry_acked, vitals_acked; /* PUBACK received */
     uint64_t publish_failed;
-    uint64_t commands_rejected;                 /* undecodable or mis-addressed */
+    uint64_t commands_rejected; /* undecodable or mis-addressed */
     uint32_t disconnects;
 };
 
@@ -95,8 +95,7 @@ int dg_sim_bed_open(struct dg_sim_bed *bed, uv_loop_t *loop, const struct dg_sim
 bool dg_sim_bed_connected(const struct dg_sim_bed *bed);
 /* Encode and publish the pump's telemetry / the vitals, at device time time_ms. */
 int dg_sim_bed_send_telemetry(struct dg_sim_bed *bed, uint64_t time_ms);
-int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v,
-                           uint64_t time_ms);
+int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v, uint64_t time_ms);
 /*
  * Close both links (waiting up to timeout_ms for in-flight messages); each
  * closed link calls dg_sim_link_closed(). Returns how many closes were

@@ -22,7 +22,7 @@
 #include "io/log.h"
 #include "sim.h"
 
-#define MOD "sim"
+#define MOD      "sim"
 #define PACK_MAX 512
 
 static void *pb_alloc(void *data, size_t n)
@@ -76,17 +76,21 @@ static void on_monitor_done(void *ctx, dg_link *link, uint64_t token, int rc)
         return;
     }
     bed->publish_failed++;
-    DG_WARN(MOD, "device=%s msg=\"vitals not delivered\" seq=%llu err=\"%s\"",
-            dg_link_name(link), (unsigned long long)token, dg_strerror(rc));
+    DG_WARN(MOD, "device=%s msg=\"vitals not delivered\" seq=%llu err=\"%s\"", dg_link_name(link),
+            (unsigned long long)token, dg_strerror(rc));
 }
 
 static const char *action_upper(enum dg_command_action a)
 {
     switch (a) {
-    case DG_CMD_PAUSE: return "PAUSE";
-    case DG_CMD_STOP: return "STOP";
-    case DG_CMD_PERMIT: return "PERMIT";
-    default: return "UNKNOWN";
+    case DG_CMD_PAUSE:
+        return "PAUSE";
+    case DG_CMD_STOP:
+        return "STOP";
+    case DG_CMD_PERMIT:
+        return "PERMIT";
+    default:
+        return "UNKNOWN";
     }
 }
 
@@ -120,9 +124,15 @@ static void on_pump_message(void *ctx, dg_link *link, const char *topic, const u
     char why[DG_TEXT_MAX];
     enum dg_command_action action;
     switch (cmd->action) {
-    case DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PAUSE: action = DG_CMD_PAUSE; break;
-    case DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_STOP: action = DG_CMD_STOP; break;
-    case DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PERMIT: action = DG_CMD_PERMIT; break;
+    case DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PAUSE:
+        action = DG_CMD_PAUSE;
+        break;
+    case DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_STOP:
+        action = DG_CMD_STOP;
+        break;
+    case DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PERMIT:
+        action = DG_CMD_PERMIT;
+        break;
     default:
         snprintf(why, sizeof why, "unknown action %d", (int)cmd->action);
         reject_command(bed, why);
@@ -205,14 +215,11 @@ int dg_sim_bed_open(struct dg_sim_bed *bed, uv_loop_t *loop, const struct dg_sim
         .done = on_monitor_done,
     };
     int rc = open_link(&bed->pump_link, loop, opts, bed->pump_id, &pump_cb);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     rc = dg_link_subscribe(bed->pump_link, bed->command_topic, 1);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     rc = open_link(&bed->monitor_link, loop, opts, bed->monitor_id, &monitor_cb);
-    if (rc < 0)
-        goto fail;
+    if (rc < 0) goto fail;
     return 0;
 fail:
     DG_ERROR(MOD, "bed=%s msg=\"cannot open device links\" err=\"%s\"", bed->bed_id,
@@ -249,21 +256,18 @@ int dg_sim_bed_close(struct dg_sim_bed *bed, int timeout_ms)
 
 /* ---------------------------------------------------------------- publishing */
 
-static int publish(dg_link *link, const char *topic, const ProtobufCMessage *msg,
-                   uint64_t token)
+static int publish(dg_link *link, const char *topic, const ProtobufCMessage *msg, uint64_t token)
 {
     uint8_t buf[PACK_MAX];
     size_t len = protobuf_c_message_get_packed_size(msg);
-    if (len > sizeof buf)
-        return -DG_EINVAL;
+    if (len > sizeof buf) return -DG_EINVAL;
     protobuf_c_message_pack(msg, buf);
     return dg_link_publish(link, topic, buf, len, 1, 0, token);
 }
 
 int dg_sim_bed_send_telemetry(struct dg_sim_bed *bed, uint64_t time_ms)
 {
-    if (!bed->pump_link)
-        return -DG_ECLOSED;
+    if (!bed->pump_link) return -DG_ECLOSED;
     const struct dg_sim_pump *p = &bed->pump;
     Dosegate__V1__InfusionProgram prog = DOSEGATE__V1__INFUSION_PROGRAM__INIT;
     prog.drug_code = (char *)"ketamine-trd";
@@ -313,11 +317,9 @@ static void measure(Dosegate__V1__Measurement *m, double value)
     m->valid = 1;
 }
 
-int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v,
-                           uint64_t time_ms)
+int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v, uint64_t time_ms)
 {
-    if (!bed->monitor_link)
-        return -DG_ECLOSED;
+    if (!bed->monitor_link) return -DG_ECLOSED;
     Dosegate__V1__Measurement hr, spo2, rr, etco2, sys, dia, mean;
     measure(&hr, v->heart_rate_bpm);
     measure(&spo2, v->spo2_pct);

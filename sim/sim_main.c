@@ -33,42 +33,40 @@
 #include "io/log.h"
 #include "sim.h"
 
-#define MOD "sim"
+#define MOD              "sim"
 #define CONNECT_WAIT_MS  15000
 #define CONNECT_POLL_MS  100
 #define CLOSE_TIMEOUT_MS 2000
 #define DRAIN_MS         3000
 #define DRAIN_POLL_MS    20
-#define STEPS_PER_WAKE   200  /* bound the work per timer callback when behind */
+#define STEPS_PER_WAKE   200 /* bound the work per timer callback when behind */
 #define MAX_BEDS         1000
 
 const struct dg_sim_scenario dg_sim_scenarios[] = {
     {"normal", "0.5 mg/kg over 40 min at 1 mg/mL (0.75 mg/kg/h); stays inside every limit", 1.0},
-    {"overrate", "decimal slip: rate entered 10x (7.5 mg/kg/h), program otherwise the same",
-     10.0},
+    {"overrate", "decimal slip: rate entered 10x (7.5 mg/kg/h), program otherwise the same", 10.0},
     {NULL, NULL, 0},
 };
 
 const struct dg_sim_scenario *dg_sim_scenario_find(const char *name)
 {
     for (const struct dg_sim_scenario *s = dg_sim_scenarios; s->name; s++)
-        if (strcmp(s->name, name) == 0)
-            return s;
+        if (strcmp(s->name, name) == 0) return s;
     return NULL;
 }
 
 struct dg_sim {
     uv_loop_t loop;
     struct dg_sim_opts opts;
-    struct dg_sim_bed *beds;  /* owned, opts.beds entries */
-    uv_timer_t wait_timer;    /* polls: all links connected? backlogs drained? */
-    uv_timer_t tick_timer;    /* one-shot, re-armed for each due step */
+    struct dg_sim_bed *beds; /* owned, opts.beds entries */
+    uv_timer_t wait_timer;   /* polls: all links connected? backlogs drained? */
+    uv_timer_t tick_timer;   /* one-shot, re-armed for each due step */
     uv_signal_t sigint, sigterm;
-    double wait_start_ms;     /* real, uv_hrtime based */
+    double wait_start_ms; /* real, uv_hrtime based */
     double drain_start_ms;
-    double start_real_ms;     /* real time of simulated t = 0 */
-    uint64_t start_wall_ms;   /* UTC ms of simulated t = 0 */
-    uint32_t t_s, total_s;    /* simulated seconds done / to do */
+    double start_real_ms;   /* real time of simulated t = 0 */
+    uint64_t start_wall_ms; /* UTC ms of simulated t = 0 */
+    uint32_t t_s, total_s;  /* simulated seconds done / to do */
     int links_open;
     bool running, stopping, finished, failed, interrupted;
 };
@@ -94,15 +92,12 @@ static double due_ms(const struct dg_sim *sim, uint32_t t_s)
 
 uint64_t dg_sim_clock_ms(const struct dg_sim *sim)
 {
-    if (!sim->running)
-        return wall_ms();
+    if (!sim->running) return wall_ms();
     /* Between steps, interpolate so a reply to a command is stamped after the
        last step and before the next one. */
     double frac = (real_ms() - due_ms(sim, sim->t_s)) * sim->opts.speed;
-    if (frac < 0)
-        frac = 0;
-    if (frac > 999)
-        frac = 999;
+    if (frac < 0) frac = 0;
+    if (frac > 999) frac = 999;
     return sim->start_wall_ms + (uint64_t)sim->t_s * 1000u + (uint64_t)frac;
 }
 
@@ -111,16 +106,18 @@ uint64_t dg_sim_clock_ms(const struct dg_sim *sim)
 static void close_handle(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
 static const char *last_cmd_name(enum dg_sim_last_cmd c)
 {
     switch (c) {
-    case DG_SIM_CMD_PAUSE: return "pause";
-    case DG_SIM_CMD_STOP: return "stop";
-    default: return "none";
+    case DG_SIM_CMD_PAUSE:
+        return "pause";
+    case DG_SIM_CMD_STOP:
+        return "stop";
+    default:
+        return "none";
     }
 }
 
@@ -134,14 +131,12 @@ static void print_summary(const struct dg_sim *sim)
                "telemetry_acked=%llu vitals_acked=%llu publish_failed=%llu monitor=%s "
                "volume_ml=%.2f permits=%u commands_rejected=%llu sim_s=%u "
                "patient_ref=%s session_id=%s\n",
-               b->bed_id, b->pump_id, b->scenario->name,
-               dg_sim_pump_state_name(p->state), p->dose_mg, p->dose_mg / p->p.weight_kg,
-               p->commands, last_cmd_name(p->last_cmd),
+               b->bed_id, b->pump_id, b->scenario->name, dg_sim_pump_state_name(p->state),
+               p->dose_mg, p->dose_mg / p->p.weight_kg, p->commands, last_cmd_name(p->last_cmd),
                (unsigned long long)b->telemetry_sent, (unsigned long long)b->vitals_sent,
                (unsigned long long)b->telemetry_acked, (unsigned long long)b->vitals_acked,
                (unsigned long long)b->publish_failed, b->monitor_id, p->volume_ml, p->permits,
-               (unsigned long long)b->commands_rejected, sim->t_s, b->patient_ref,
-               b->session_id);
+               (unsigned long long)b->commands_rejected, sim->t_s, b->patient_ref, b->session_id);
     }
     fflush(stdout);
 }
@@ -149,20 +144,17 @@ static void print_summary(const struct dg_sim *sim)
 /* All links are closed: report and let the loop end. */
 static void finish(struct dg_sim *sim)
 {
-    if (sim->finished)
-        return;
+    if (sim->finished) return;
     sim->finished = true;
     for (unsigned i = 0; i < sim->opts.beds; i++)
-        if (sim->beds[i].publish_failed)
-            sim->failed = true;
+        if (sim->beds[i].publish_failed) sim->failed = true;
     print_summary(sim);
     uv_walk(&sim->loop, close_handle, NULL);
 }
 
 void dg_sim_link_closed(struct dg_sim *sim)
 {
-    if (--sim->links_open == 0 && sim->stopping)
-        finish(sim);
+    if (--sim->links_open == 0 && sim->stopping) finish(sim);
 }
 
 static void close_links(struct dg_sim *sim)
@@ -170,8 +162,7 @@ static void close_links(struct dg_sim *sim)
     uv_timer_stop(&sim->wait_timer);
     for (unsigned i = 0; i < sim->opts.beds; i++)
         dg_sim_bed_close(&sim->beds[i], CLOSE_TIMEOUT_MS);
-    if (sim->links_open == 0)
-        finish(sim);
+    if (sim->links_open == 0) finish(sim);
 }
 
 /*
@@ -190,14 +181,12 @@ static void on_drain(uv_timer_t *h)
         if (b->monitor_link && dg_link_is_connected(b->monitor_link))
             backlog += dg_link_backlog(b->monitor_link);
     }
-    if (backlog == 0 || real_ms() - sim->drain_start_ms >= DRAIN_MS)
-        close_links(sim);
+    if (backlog == 0 || real_ms() - sim->drain_start_ms >= DRAIN_MS) close_links(sim);
 }
 
 static void stop_sim(struct dg_sim *sim)
 {
-    if (sim->stopping)
-        return;
+    if (sim->stopping) return;
     sim->stopping = true;
     uv_timer_stop(&sim->wait_timer);
     uv_timer_stop(&sim->tick_timer);
@@ -212,8 +201,7 @@ static void stop_sim(struct dg_sim *sim)
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct dg_sim *sim = h->data;
-    DG_WARN(MOD, "msg=\"signal received, stopping early\" signal=%d sim_s=%u", signum,
-            sim->t_s);
+    DG_WARN(MOD, "msg=\"signal received, stopping early\" signal=%d sim_s=%u", signum, sim->t_s);
     sim->interrupted = true;
     stop_sim(sim);
 }
@@ -223,10 +211,10 @@ static void on_signal(uv_signal_t *h, int signum)
 static void log_progress(const struct dg_sim *sim, const struct dg_sim_bed *b,
                          const struct dg_sim_vitals *v)
 {
-    if (!v->has_nibp)
-        return;
-    DG_INFO(MOD, "bed=%s t=%02u:%02u pump=%s dose_mg=%.2f hr=%.0f spo2=%.0f rr=%.0f "
-                 "nibp=%.0f/%.0f(%.0f)",
+    if (!v->has_nibp) return;
+    DG_INFO(MOD,
+            "bed=%s t=%02u:%02u pump=%s dose_mg=%.2f hr=%.0f spo2=%.0f rr=%.0f "
+            "nibp=%.0f/%.0f(%.0f)",
             b->bed_id, sim->t_s / 60, sim->t_s % 60, dg_sim_pump_state_name(b->pump.state),
             b->pump.dose_mg, v->heart_rate_bpm, v->spo2_pct, v->resp_rate_bpm, v->systolic_mmhg,
             v->diastolic_mmhg, v->mean_mmhg);
@@ -255,9 +243,9 @@ static void step(struct dg_sim *sim)
         /* The rate during the coming second drives the patient's drug level. */
         double rate = dg_sim_pump_dose_rate(&b->pump);
         if (dg_sim_pump_step(&b->pump))
-            DG_INFO(MOD, "msg=\"%s %s: %s\" rate_ml_per_h=%.2f dose_mg=%.2f sim_s=%u",
-                    b->bed_id, b->pump_id, dg_sim_pump_state_name(b->pump.state),
-                    b->pump.rate_ml_per_h, b->pump.dose_mg, b->pump.t_s);
+            DG_INFO(MOD, "msg=\"%s %s: %s\" rate_ml_per_h=%.2f dose_mg=%.2f sim_s=%u", b->bed_id,
+                    b->pump_id, dg_sim_pump_state_name(b->pump.state), b->pump.rate_ml_per_h,
+                    b->pump.dose_mg, b->pump.t_s);
         dg_sim_monitor_step(&b->mon, rate);
     }
     sim->t_s++;
@@ -306,16 +294,16 @@ static void on_wait(uv_timer_t *h)
         start_sim(sim);
         return;
     }
-    if (real_ms() - sim->wait_start_ms < CONNECT_WAIT_MS)
-        return;
+    if (real_ms() - sim->wait_start_ms < CONNECT_WAIT_MS) return;
     for (unsigned i = 0; i < sim->opts.beds; i++) {
         const struct dg_sim_bed *b = &sim->beds[i];
         const dg_link *links[2] = {b->pump_link, b->monitor_link};
         const char *ids[2] = {b->pump_id, b->monitor_id};
         for (int k = 0; k < 2; k++)
             if (!links[k] || !dg_link_is_connected(links[k]))
-                DG_ERROR(MOD, "msg=\"%s could not connect to %s within %d s\" device=%s "
-                              "hint=\"is the broker up? are --certs and the ACL right?\"",
+                DG_ERROR(MOD,
+                         "msg=\"%s could not connect to %s within %d s\" device=%s "
+                         "hint=\"is the broker up? are --certs and the ACL right?\"",
                          ids[k], sim->opts.url, CONNECT_WAIT_MS / 1000, ids[k]);
     }
     sim->failed = true;
@@ -340,8 +328,8 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
     dg_sim_rng_init(&r, o->seed, 1000000u + index);
     snprintf(b->patient_ref, sizeof b->patient_ref, "pt-%08llx",
              (unsigned long long)(dg_sim_rng_next(&r) & 0xffffffffu));
-    snprintf(b->session_id, sizeof b->session_id, "sess-%llx-%x-%u",
-             (unsigned long long)wall_ms(), (unsigned)getpid(), index);
+    snprintf(b->session_id, sizeof b->session_id, "sess-%llx-%x-%u", (unsigned long long)wall_ms(),
+             (unsigned)getpid(), index);
     int n1 = snprintf(b->telemetry_topic, sizeof b->telemetry_topic, "%s/pump/%s/telemetry",
                       o->root, b->pump_id);
     int n2 = snprintf(b->command_topic, sizeof b->command_topic, "%s/pump/%s/command", o->root,
@@ -362,8 +350,7 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
         .session_s = (uint32_t)lround(o->session_min * 60.0),
     };
     int rc = dg_sim_pump_init(&b->pump, &pp);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     struct dg_sim_monitor_params mp = {
         .seed = o->seed,
         .stream = index,
@@ -376,48 +363,45 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dosegate-sim --url ssl://HOST:PORT --certs DIR [options]\n"
-            "\n"
-            "Simulated infusion pumps and patient monitors, one pair per bed, each with\n"
-            "its own MQTT link and client certificate (client id = device id).\n"
-            "\n"
-            "  --url URL          broker, ssl://host:port (required)\n"
-            "  --certs DIR        ca.pem and <device>.pem/<device>.key per device, as made\n"
-            "                     by certs/make-certs (required)\n"
-            "  --site SITE        site name (default demo-clinic)\n"
-            "  --root ROOT        topic root (default dosegate/v1/<site>)\n"
-            "  --beds N           beds 1..N: bed-i with pump-i and monitor-i (default 1)\n"
-            "  --scenario NAME    scenario for every bed (default normal); a list A,B,...\n"
-            "                     gives bed-1 A, bed-2 B, ... and repeats\n"
-            "  --speed X          simulated seconds per real second (default 1; 60 runs a\n"
-            "                     40 min session in 40 s)\n"
-            "  --pre-min M        programmed, baseline NIBP taken (default 2)\n"
-            "  --session-min M    programmed infusion duration (default 40)\n"
-            "  --post-min M       observation after the infusion (default 5)\n"
-            "  --weight-kg W      patient weight (default 70)\n"
-            "  --seed N           seed of the patients' physiology and noise (default 1)\n"
-            "  --quiet            only warnings, errors, commands received and the summary\n"
-            "  -h, --help         this text\n"
-            "\n"
-            "Scenarios:\n");
+    fprintf(f, "usage: dosegate-sim --url ssl://HOST:PORT --certs DIR [options]\n"
+               "\n"
+               "Simulated infusion pumps and patient monitors, one pair per bed, each with\n"
+               "its own MQTT link and client certificate (client id = device id).\n"
+               "\n"
+               "  --url URL          broker, ssl://host:port (required)\n"
+               "  --certs DIR        ca.pem and <device>.pem/<device>.key per device, as made\n"
+               "                     by certs/make-certs (required)\n"
+               "  --site SITE        site name (default demo-clinic)\n"
+               "  --root ROOT        topic root (default dosegate/v1/<site>)\n"
+               "  --beds N           beds 1..N: bed-i with pump-i and monitor-i (default 1)\n"
+               "  --scenario NAME    scenario for every bed (default normal); a list A,B,...\n"
+               "                     gives bed-1 A, bed-2 B, ... and repeats\n"
+               "  --speed X          simulated seconds per real second (default 1; 60 runs a\n"
+               "                     40 min session in 40 s)\n"
+               "  --pre-min M        programmed, baseline NIBP taken (default 2)\n"
+               "  --session-min M    programmed infusion duration (default 40)\n"
+               "  --post-min M       observation after the infusion (default 5)\n"
+               "  --weight-kg W      patient weight (default 70)\n"
+               "  --seed N           seed of the patients' physiology and noise (default 1)\n"
+               "  --quiet            only warnings, errors, commands received and the summary\n"
+               "  -h, --help         this text\n"
+               "\n"
+               "Scenarios:\n");
     for (const struct dg_sim_scenario *s = dg_sim_scenarios; s->name; s++)
         fprintf(f, "  %-10s %s\n", s->name, s->help);
-    fprintf(f,
-            "\n"
-            "Output: logs on stderr; at the end one line per bed on stdout:\n"
-            "  summary bed-1 pump-1 scenario=... state=... dose_mg=... dose_mg_per_kg=...\n"
-            "  commands=N last_command=none|pause|stop telemetry_sent=N vitals_sent=N ...\n"
-            "Exit: 0 done (also after SIGINT/SIGTERM), 1 a link failed, 2 usage error.\n"
-            "See docs/simulator.md.\n");
+    fprintf(f, "\n"
+               "Output: logs on stderr; at the end one line per bed on stdout:\n"
+               "  summary bed-1 pump-1 scenario=... state=... dose_mg=... dose_mg_per_kg=...\n"
+               "  commands=N last_command=none|pause|stop telemetry_sent=N vitals_sent=N ...\n"
+               "Exit: 0 done (also after SIGINT/SIGTERM), 1 a link failed, 2 usage error.\n"
+               "See docs/simulator.md.\n");
 }
 
 static int parse_double(const char *s, double lo, double hi, double *out)
 {
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi)
-        return -DG_EINVAL;
+    if (end == s || *end || !isfinite(v) || v < lo || v > hi) return -DG_EINVAL;
     *out = v;
     return 0;
 }
@@ -425,11 +409,9 @@ static int parse_double(const char *s, double lo, double hi, double *out)
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
-    if (*s == '-')
-        return -DG_EINVAL;
+    if (*s == '-') return -DG_EINVAL;
     unsigned long long v = strtoull(s, &end, 0);
-    if (end == s || *end)
-        return -DG_EINVAL;
+    if (end == s || *end) return -DG_EINVAL;
     *out = v;
     return 0;
 }
@@ -443,16 +425,13 @@ static int parse_scenarios(const char *arg, struct dg_sim_opts *o)
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 0 || len >= sizeof name || n == DG_SIM_SCENARIOS_MAX)
-            return -DG_EINVAL;
+        if (len == 0 || len >= sizeof name || n == DG_SIM_SCENARIOS_MAX) return -DG_EINVAL;
         memcpy(name, p, len);
         name[len] = '\0';
         o->scenarios[n] = dg_sim_scenario_find(name);
-        if (!o->scenarios[n])
-            return -DG_EINVAL;
+        if (!o->scenarios[n]) return -DG_EINVAL;
         n++;
-        if (!comma)
-            break;
+        if (!comma) break;
         p = comma + 1;
     }
     o->n_scenarios = n;
@@ -460,8 +439,19 @@ static int parse_scenarios(const char *arg, struct dg_sim_opts *o)
 }
 
 enum {
-    OPT_URL = 256, OPT_CERTS, OPT_SITE, OPT_ROOT, OPT_BEDS, OPT_SCENARIO, OPT_SPEED, OPT_PRE,
-    OPT_SESSION, OPT_POST, OPT_WEIGHT, OPT_SEED, OPT_QUIET,
+    OPT_URL = 256,
+    OPT_CERTS,
+    OPT_SITE,
+    OPT_ROOT,
+    OPT_BEDS,
+    OPT_SCENARIO,
+    OPT_SPEED,
+    OPT_PRE,
+    OPT_SESSION,
+    OPT_POST,
+    OPT_WEIGHT,
+    OPT_SEED,
+    OPT_QUIET,
 };
 
 /* Returns 0, 1 for --help, or -DG_EINVAL with a message printed. */
@@ -500,57 +490,60 @@ static int parse_args(int argc, char **argv, struct dg_sim_opts *o)
     const char *bad = NULL;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_URL: o->url = optarg; break;
-        case OPT_CERTS: o->certs_dir = optarg; break;
-        case OPT_SITE: o->site = optarg; break;
-        case OPT_ROOT: root = optarg; break;
+        case OPT_URL:
+            o->url = optarg;
+            break;
+        case OPT_CERTS:
+            o->certs_dir = optarg;
+            break;
+        case OPT_SITE:
+            o->site = optarg;
+            break;
+        case OPT_ROOT:
+            root = optarg;
+            break;
         case OPT_BEDS:
             if (parse_double(optarg, 1, MAX_BEDS, &beds) < 0 || beds != floor(beds))
                 bad = "--beds must be a whole number 1..1000";
             break;
         case OPT_SCENARIO:
-            if (parse_scenarios(optarg, o) < 0)
-                bad = "unknown --scenario (see --help)";
+            if (parse_scenarios(optarg, o) < 0) bad = "unknown --scenario (see --help)";
             break;
         case OPT_SPEED:
             if (parse_double(optarg, 1e-3, 1e5, &o->speed) < 0)
                 bad = "--speed must be a number in 0.001..100000";
             break;
         case OPT_PRE:
-            if (parse_double(optarg, 0, 1440, &o->pre_min) < 0)
-                bad = "--pre-min must be 0..1440";
+            if (parse_double(optarg, 0, 1440, &o->pre_min) < 0) bad = "--pre-min must be 0..1440";
             break;
         case OPT_SESSION:
             if (parse_double(optarg, 1.0 / 60, 1440, &o->session_min) < 0)
                 bad = "--session-min must be 1/60..1440";
             break;
         case OPT_POST:
-            if (parse_double(optarg, 0, 1440, &o->post_min) < 0)
-                bad = "--post-min must be 0..1440";
+            if (parse_double(optarg, 0, 1440, &o->post_min) < 0) bad = "--post-min must be 0..1440";
             break;
         case OPT_WEIGHT:
-            if (parse_double(optarg, 1, 500, &o->weight_kg) < 0)
-                bad = "--weight-kg must be 1..500";
+            if (parse_double(optarg, 1, 500, &o->weight_kg) < 0) bad = "--weight-kg must be 1..500";
             break;
         case OPT_SEED:
-            if (parse_u64(optarg, &o->seed) < 0)
-                bad = "--seed must be a non-negative integer";
+            if (parse_u64(optarg, &o->seed) < 0) bad = "--seed must be a non-negative integer";
             break;
-        case OPT_QUIET: o->quiet = true; break;
-        case 'h': return 1;
-        default: bad = "unknown option (see --help)"; break;
+        case OPT_QUIET:
+            o->quiet = true;
+            break;
+        case 'h':
+            return 1;
+        default:
+            bad = "unknown option (see --help)";
+            break;
         }
-        if (bad)
-            break;
+        if (bad) break;
     }
-    if (!bad && optind < argc)
-        bad = "unexpected argument (see --help)";
-    if (!bad && !o->url)
-        bad = "--url is required";
-    if (!bad && !o->certs_dir)
-        bad = "--certs is required";
-    if (!bad && o->session_min * 60.0 < 1)
-        bad = "--session-min too short";
+    if (!bad && optind < argc) bad = "unexpected argument (see --help)";
+    if (!bad && !o->url) bad = "--url is required";
+    if (!bad && !o->certs_dir) bad = "--certs is required";
+    if (!bad && o->session_min * 60.0 < 1) bad = "--session-min too short";
     if (bad) {
         fprintf(stderr, "dosegate-sim: %s\n", bad);
         return -DG_EINVAL;
@@ -558,8 +551,8 @@ static int parse_args(int argc, char **argv, struct dg_sim_opts *o)
     o->beds = (unsigned)beds;
     int n = root ? snprintf(o->root, sizeof o->root, "%s", root)
                  : snprintf(o->root, sizeof o->root, "dosegate/v1/%s", o->site);
-    if (n < 0 || (size_t)n >= sizeof o->root || o->root[0] == '\0' ||
-        strpbrk(o->root, "+#") || o->root[strlen(o->root) - 1] == '/') {
+    if (n < 0 || (size_t)n >= sizeof o->root || o->root[0] == '\0' || strpbrk(o->root, "+#") ||
+        o->root[strlen(o->root) - 1] == '/') {
         fprintf(stderr, "dosegate-sim: bad topic root \"%s\"\n", o->root);
         return -DG_EINVAL;
     }
@@ -602,14 +595,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (rc < 0)
-        return 2;
-    if (check_certs(&sim.opts) < 0)
-        return 2;
+    if (rc < 0) return 2;
+    if (check_certs(&sim.opts) < 0) return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    if (sim.opts.quiet)
-        dg_log_set_level(DG_LOG_WARN);
+    if (sim.opts.quiet) dg_log_set_level(DG_LOG_WARN);
 
     const struct dg_sim_opts *o = &sim.opts;
     sim.total_s = (uint32_t)lround((o->pre_min + o->session_min + o->post_min) * 60.0);
@@ -644,8 +634,9 @@ int main(int argc, char **argv)
     DG_INFO(MOD, "msg=\"starting\" url=%s beds=%u speed=%g seed=%llu root=%s", o->url, o->beds,
             o->speed, (unsigned long long)o->seed, o->root);
     for (unsigned i = 0; i < o->beds; i++)
-        DG_INFO(MOD, "bed=%s pump=%s monitor=%s scenario=%s patient_ref=%s session_id=%s "
-                     "rate_ml_per_h=%.2f",
+        DG_INFO(MOD,
+                "bed=%s pump=%s monitor=%s scenario=%s patient_ref=%s session_id=%s "
+                "rate_ml_per_h=%.2f",
                 sim.beds[i].bed_id, sim.beds[i].pump_id, sim.beds[i].monitor_id,
                 sim.beds[i].scenario->name, sim.beds[i].patient_ref, sim.beds[i].session_id,
                 sim.beds[i].pump.program_rate_ml_per_h);

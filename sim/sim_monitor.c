@@ -24,8 +24,7 @@ void dg_sim_monitor_init(struct dg_sim_monitor *mon, const struct dg_sim_monitor
 {
     memset(mon, 0, sizeof *mon);
     mon->p = *p;
-    if (mon->p.nibp_interval_s == 0)
-        mon->p.nibp_interval_s = 300;
+    if (mon->p.nibp_interval_s == 0) mon->p.nibp_interval_s = 300;
     dg_sim_rng_init(&mon->rng, p->seed, p->stream);
     struct dg_sim_rng *r = &mon->rng;
     mon->base_sbp = dg_sim_rng_uniform(r, 117.0, 122.0);
@@ -59,11 +58,9 @@ double dg_sim_monitor_effect(const struct dg_sim_monitor *mon)
 bool dg_sim_monitor_nibp_due(const struct dg_sim_monitor *mon)
 {
     uint32_t t = mon->t_s, pre = mon->p.pre_s;
-    if (t == 0)
-        return true;
+    if (t == 0) return true;
     uint32_t before_start = pre >= 60 ? pre - 30 : pre / 2;
-    if (t < pre)
-        return t == before_start;
+    if (t < pre) return t == before_start;
     uint32_t since = t - pre;
     return since > 0 && since % mon->p.nibp_interval_s == 0;
 }
@@ -91,8 +88,8 @@ void dg_sim_monitor_sample(struct dg_sim_monitor *mon, struct dg_sim_vitals *out
                                    dg_sim_rng_uniform(r, -NIBP_NOISE_MMHG, NIBP_NOISE_MMHG));
         out->diastolic_mmhg = round(mon->base_dbp + mon->rise_dbp * e +
                                     dg_sim_rng_uniform(r, -NIBP_NOISE_MMHG, NIBP_NOISE_MMHG));
-        out->mean_mmhg = round(out->diastolic_mmhg +
-                               (out->systolic_mmhg - out->diastolic_mmhg) / 3.0);
+        out->mean_mmhg =
+            round(out->diastolic_mmhg + (out->systolic_mmhg - out->diastolic_mmhg) / 3.0);
         mon->nibp_count++;
     }
 }

@@ -49,7 +49,7 @@ struct dg_sim_vitals {
     double spo2_pct;
     double resp_rate_bpm;
     double etco2_mmhg;
-    bool has_nibp;            /* a cuff cycle completed at this second */
+    bool has_nibp; /* a cuff cycle completed at this second */
     double systolic_mmhg;
     double diastolic_mmhg;
     double mean_mmhg;
@@ -58,12 +58,12 @@ struct dg_sim_vitals {
 struct dg_sim_monitor {
     struct dg_sim_monitor_params p;
     struct dg_sim_rng rng;
-    uint32_t t_s;             /* simulated seconds since the start of the run */
+    uint32_t t_s; /* simulated seconds since the start of the run */
     /* the patient */
     double base_sbp, base_dbp, base_hr, base_spo2, base_rr, base_etco2;
     double rise_sbp, rise_dbp, rise_hr; /* at effect 1.0 */
     /* state */
-    double level;             /* plasma level relative to the standard steady state */
+    double level;                       /* plasma level relative to the standard steady state */
     double n_hr, n_spo2, n_rr, n_etco2; /* AR(1) noise */
     uint32_t nibp_count;
 };

@@ -51,9 +51,8 @@ static void advance_phase(struct dg_sim_pump *pump)
 
 int dg_sim_pump_init(struct dg_sim_pump *pump, const struct dg_sim_pump_params *p)
 {
-    if (!positive(p->weight_kg) || !positive(p->dose_mg_per_kg) ||
-        !positive(p->conc_mg_per_ml) || !positive(p->duration_min) ||
-        !positive(p->rate_factor))
+    if (!positive(p->weight_kg) || !positive(p->dose_mg_per_kg) || !positive(p->conc_mg_per_ml) ||
+        !positive(p->duration_min) || !positive(p->rate_factor))
         return -DG_EINVAL;
     memset(pump, 0, sizeof *pump);
     pump->p = *p;
@@ -81,8 +80,7 @@ int dg_sim_pump_step(struct dg_sim_pump *pump)
 /* Is id the command the pump already acted on? (QoS 1 may deliver twice.) */
 static int already_done(const struct dg_sim_pump *pump, const char *id)
 {
-    return id && id[0] &&
-           strncmp(id, pump->last_command_id, sizeof pump->last_command_id - 1) == 0;
+    return id && id[0] && strncmp(id, pump->last_command_id, sizeof pump->last_command_id - 1) == 0;
 }
 
 int dg_sim_pump_command(struct dg_sim_pump *pump, enum dg_command_action action,
@@ -94,13 +92,10 @@ int dg_sim_pump_command(struct dg_sim_pump *pump, enum dg_command_action action,
         pump->permit_valid_until_ms = valid_until_ms;
         return 0;
     }
-    if (action != DG_CMD_PAUSE && action != DG_CMD_STOP)
-        return -DG_EINVAL;
-    if (already_done(pump, command_id))
-        return 0;
+    if (action != DG_CMD_PAUSE && action != DG_CMD_STOP) return -DG_EINVAL;
+    if (already_done(pump, command_id)) return 0;
     if (action == DG_CMD_PAUSE) {
-        if (s == DG_PUMP_PROGRAMMED || s == DG_PUMP_RUNNING)
-            enter(pump, DG_PUMP_PAUSED);
+        if (s == DG_PUMP_PROGRAMMED || s == DG_PUMP_RUNNING) enter(pump, DG_PUMP_PAUSED);
         pump->last_cmd = DG_SIM_CMD_PAUSE;
     } else {
         if (s == DG_PUMP_PROGRAMMED || s == DG_PUMP_RUNNING || s == DG_PUMP_PAUSED)
@@ -109,10 +104,8 @@ int dg_sim_pump_command(struct dg_sim_pump *pump, enum dg_command_action action,
     }
     pump->commands++;
     size_t n = command_id ? strlen(command_id) : 0;
-    if (n > sizeof pump->last_command_id - 1)
-        n = sizeof pump->last_command_id - 1;
-    if (n)
-        memcpy(pump->last_command_id, command_id, n);
+    if (n > sizeof pump->last_command_id - 1) n = sizeof pump->last_command_id - 1;
+    if (n) memcpy(pump->last_command_id, command_id, n);
     pump->last_command_id[n] = '\0';
     return pump->state != s;
 }
@@ -125,13 +118,21 @@ double dg_sim_pump_dose_rate(const struct dg_sim_pump *pump)
 const char *dg_sim_pump_state_name(enum dg_pump_state state)
 {
     switch (state) {
-    case DG_PUMP_IDLE: return "idle";
-    case DG_PUMP_PROGRAMMED: return "programmed";
-    case DG_PUMP_RUNNING: return "running";
-    case DG_PUMP_PAUSED: return "paused";
-    case DG_PUMP_STOPPED: return "stopped";
-    case DG_PUMP_COMPLETE: return "complete";
-    case DG_PUMP_ALARM: return "pump-alarm";
-    default: return "unspecified";
+    case DG_PUMP_IDLE:
+        return "idle";
+    case DG_PUMP_PROGRAMMED:
+        return "programmed";
+    case DG_PUMP_RUNNING:
+        return "running";
+    case DG_PUMP_PAUSED:
+        return "paused";
+    case DG_PUMP_STOPPED:
+        return "stopped";
+    case DG_PUMP_COMPLETE:
+        return "complete";
+    case DG_PUMP_ALARM:
+        return "pump-alarm";
+    default:
+        return "unspecified";
     }
 }

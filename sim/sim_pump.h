@@ -27,13 +27,13 @@
 #include "core/types.h"
 
 struct dg_sim_pump_params {
-    double weight_kg;           /* patient weight entered at the pump */
-    double dose_mg_per_kg;      /* programmed session dose */
-    double conc_mg_per_ml;      /* syringe/bag concentration */
-    double duration_min;        /* programmed duration */
-    double rate_factor;         /* 1 = correct rate; 10 = decimal slip */
-    uint32_t pre_s;             /* simulated seconds in PROGRAMMED before the start */
-    uint32_t session_s;         /* simulated seconds allowed for the infusion */
+    double weight_kg;      /* patient weight entered at the pump */
+    double dose_mg_per_kg; /* programmed session dose */
+    double conc_mg_per_ml; /* syringe/bag concentration */
+    double duration_min;   /* programmed duration */
+    double rate_factor;    /* 1 = correct rate; 10 = decimal slip */
+    uint32_t pre_s;        /* simulated seconds in PROGRAMMED before the start */
+    uint32_t session_s;    /* simulated seconds allowed for the infusion */
 };
 
 /* What the pump last did because of a gateway command. */
@@ -45,17 +45,17 @@ enum dg_sim_last_cmd {
 
 struct dg_sim_pump {
     struct dg_sim_pump_params p;
-    uint32_t t_s;                /* simulated seconds since the start of the run */
+    uint32_t t_s; /* simulated seconds since the start of the run */
     enum dg_pump_state state;
-    double program_rate_ml_per_h;/* what the nurse entered */
-    double vtbi_ml;              /* volume to be infused */
-    double rate_ml_per_h;        /* current rate (0 unless RUNNING) */
-    double volume_ml;            /* cumulative this session */
-    double dose_mg;              /* cumulative this session */
+    double program_rate_ml_per_h; /* what the nurse entered */
+    double vtbi_ml;               /* volume to be infused */
+    double rate_ml_per_h;         /* current rate (0 unless RUNNING) */
+    double volume_ml;             /* cumulative this session */
+    double dose_mg;               /* cumulative this session */
     char last_command_id[DG_ID_MAX];
     enum dg_sim_last_cmd last_cmd;
-    uint32_t commands;           /* pause/stop commands received */
-    uint32_t permits;            /* permits received */
+    uint32_t commands;              /* pause/stop commands received */
+    uint32_t permits;               /* permits received */
     uint64_t permit_valid_until_ms; /* validity of the last permit (gateway clock) */
 };
 

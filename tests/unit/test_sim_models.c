@@ -117,7 +117,7 @@ static void test_overrate(void **state)
     assert_true(fabs(dg_sim_pump_dose_rate(&pump) - 7.5) < 1e-9);
     run(&pump, 30);
     assert_true(fabs(pump.dose_mg - 525.0 / 3600.0 * 30) < 1e-9); /* 4.375 mg */
-    run(&pump, 210); /* 240 s of running: 35 mL */
+    run(&pump, 210);                                              /* 240 s of running: 35 mL */
     assert_int_equal(pump.state, DG_PUMP_COMPLETE);
     assert_true(pump.dose_mg == 35.0);
     run(&pump, 60);
@@ -272,8 +272,7 @@ static void run_session(uint64_t seed, double rate_factor, uint32_t pause_at_s,
             dg_sim_pump_step(&pump);
             dg_sim_monitor_step(&mon, rate);
         }
-        if (pause_at_s && t == pause_at_s)
-            dg_sim_pump_command(&pump, DG_CMD_PAUSE, "cmd", 0);
+        if (pause_at_s && t == pause_at_s) dg_sim_pump_command(&pump, DG_CMD_PAUSE, "cmd", 0);
         if (dg_sim_monitor_effect(&mon) > st->peak_effect) {
             st->peak_effect = dg_sim_monitor_effect(&mon);
             st->peak_effect_time_s = t;
@@ -288,10 +287,8 @@ static void run_session(uint64_t seed, double rate_factor, uint32_t pause_at_s,
         st->rr_max = fmax(st->rr_max, v.resp_rate_bpm);
         st->etco2_min = fmin(st->etco2_min, v.etco2_mmhg);
         st->etco2_max = fmax(st->etco2_max, v.etco2_mmhg);
-        if (!v.has_nibp)
-            continue;
-        if (st->nibp < 32)
-            st->nibp_times[st->nibp] = t;
+        if (!v.has_nibp) continue;
+        if (st->nibp < 32) st->nibp_times[st->nibp] = t;
         st->nibp++;
         assert_true(v.mean_mmhg > v.diastolic_mmhg && v.mean_mmhg < v.systolic_mmhg);
         if (t < PRE_S) {
