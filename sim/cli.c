@@ -1069,6 +1069,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
             c->key = optarg;
             break;
         case O_ROOT:
+            /* A trailing '/' is ignored, as the gateway does. */
+            for (size_t n = strlen(optarg); n > 1 && optarg[n - 1] == '/'; n--)
+                optarg[n - 1] = '\0';
             c->root = optarg;
             break;
         case O_FILTER:

@@ -551,8 +551,11 @@ static int parse_args(int argc, char **argv, struct dg_sim_opts *o)
     o->beds = (unsigned)beds;
     int n = root ? snprintf(o->root, sizeof o->root, "%s", root)
                  : snprintf(o->root, sizeof o->root, "dosegate/v1/%s", o->site);
-    if (n < 0 || (size_t)n >= sizeof o->root || o->root[0] == '\0' || strpbrk(o->root, "+#") ||
-        o->root[strlen(o->root) - 1] == '/') {
+    /* As the gateway does: a trailing '/' is ignored; empty, '+' or '#' is refused. */
+    size_t len = n < 0 ? 0 : strlen(o->root);
+    while (len > 0 && o->root[len - 1] == '/')
+        o->root[--len] = '\0';
+    if (n < 0 || (size_t)n >= sizeof o->root || len == 0 || strpbrk(o->root, "+#")) {
         fprintf(stderr, "dosegate-sim: bad topic root \"%s\"\n", o->root);
         return -DG_EINVAL;
     }
