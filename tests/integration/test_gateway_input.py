@@ -12,7 +12,7 @@ import harness  # noqa: E402
 
 class BadInput(unittest.TestCase):
     def test_bad_messages_are_rejected_counted_and_audited(self):
-        with harness.Env(devices=["gateway", "dashboard-1", "pump-1", "pump-2"]) as env:
+        with harness.Env(devices=["dashboard-1", "pump-1", "pump-2"]) as env:
             gw = dg.start_gateway(env)
             audit = dg.start_watch(env, filters=[env.root + "/audit"], name="audit")
             alerts = dg.start_watch(env, name="alerts")
@@ -70,7 +70,7 @@ class BadInput(unittest.TestCase):
 
 class Lifecycle(unittest.TestCase):
     def test_sigterm_stops_cleanly_and_status_goes_offline(self):
-        with harness.Env(devices=["gateway", "dashboard-1"]) as env:
+        with harness.Env(devices=["dashboard-1"]) as env:
             gw = dg.start_gateway(env)
             status = dg.start_watch(env, filters=[env.root + "/gateway/+/status"],
                                     name="status")
@@ -87,7 +87,7 @@ class Lifecycle(unittest.TestCase):
                                         if not s["online"]], 10, what="offline status")
 
     def test_killed_gateway_is_reported_offline_by_its_will(self):
-        with harness.Env(devices=["gateway", "dashboard-1"]) as env:
+        with harness.Env(devices=["dashboard-1"]) as env:
             gw = dg.start_gateway(env)
             status = dg.start_watch(env, filters=[env.root + "/gateway/+/status"],
                                     name="status")
@@ -99,7 +99,7 @@ class Lifecycle(unittest.TestCase):
                                         if not s["online"]], 30, what="the Will (offline)")
 
     def test_check_config_names_file_line_and_key(self):
-        with harness.Env(devices=["gateway"], broker=False) as env:
+        with harness.Env(devices=[], broker=False) as env:
             env.port = harness.free_port()
             good = dg.write_gateway_config(env)
             ok = env.start("check-good", [env.bin("dosegate"), "--check-config", good])

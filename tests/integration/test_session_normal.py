@@ -10,7 +10,7 @@ import harness  # noqa: E402
 
 class NormalSession(unittest.TestCase):
     def test_normal_session_raises_no_alert_and_no_command(self):
-        with harness.Env(devices=["gateway", "dashboard-1", "pump-1", "monitor-1",
+        with harness.Env(devices=["dashboard-1", "pump-1", "monitor-1",
                                   "pump-2", "monitor-2"]) as env:
             gw = dg.start_gateway(env)
             watch = dg.start_watch(env, filters=[env.root + "/alert/+", env.root + "/alarms/+",

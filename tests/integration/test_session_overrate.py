@@ -11,7 +11,7 @@ import harness  # noqa: E402
 
 class OverrateSession(unittest.TestCase):
     def test_overrate_pauses_pump_and_latches_until_reset(self):
-        with harness.Env(devices=["gateway", "dashboard-1", "pump-1", "monitor-1"]) as env:
+        with harness.Env(devices=["dashboard-1", "pump-1", "monitor-1"]) as env:
             gw = dg.start_gateway(env)
             watch = dg.start_watch(env)
             cmds = dg.start_watch(env, identity="gateway", client_id="test-cmd-tap",

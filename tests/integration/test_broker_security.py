@@ -1,0 +1,269 @@
+"""test_broker_security.py — the shipped broker config and ACL, on the real mosquitto.
+
+Each test starts its own mosquitto over TLS (harness.Env) with certificates from
+certs/make-certs, broker/mosquitto.conf.in and broker/acl, and checks one
+security property with the mosquitto_pub/sub clients, openssl s_client or a
+raw MQTT CONNECT.
+
+How a "refused" or "dropped" check can fail: each negative step is paired
+with a positive control that uses the same command and differs only in the
+property under test, and drops are shown by ordering — a subscriber that
+stops after its first message must get the control published *after* the
+forbidden one, so a forbidden message that got through would arrive first.
+"""
+
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+DENIED = "Not authorized"  # mosquitto_pub -V 5 on a PUBACK with reason 0x87
+
+
+class BrokerSecurity(unittest.TestCase):
+
+    # ---------------------------------------------------------------- helpers
+
+    def env(self):
+        return harness.Env(devices=["pump-1", "pump-2", "monitor-1", "monitor-2",
+                                    "dashboard-1"])
+
+    def assert_published(self, r):
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn(DENIED, r.stdout + r.stderr)
+
+    def assert_denied(self, r):
+        """The broker accepted the connection but refused the publish."""
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(DENIED, r.stdout + r.stderr)
+
+    def assert_first(self, sub, topic, payload):
+        """sub's first message is (topic, payload): nothing forbidden came before."""
+        msgs = sub.wait_messages(1, timeout=15)
+        self.assertEqual(msgs[0], (topic, payload), "got %r" % msgs)
+
+    def assert_refused_client(self, env, identity, tls=True):
+        """identity (None = no certificate) cannot connect, and a publish it
+        attempts never reaches the gateway; pump-1 then can."""
+        topic = env.root + "/pump/pump-1/telemetry"
+        gw = env.mosquitto_sub("gateway", env.root + "/#", count=1, timeout=20)
+
+        self.assertTrue(env.mqtt_connect("pump-1"), "control: pump-1 must connect")
+        self.assertFalse(env.mqtt_connect(identity, tls=tls),
+                         "%s must not get a CONNACK" % identity)
+        r = env.mosquitto_pub(identity, topic, b"forged", tls=tls)
+        self.assertNotEqual(r.returncode, 0, "mosquitto_pub as %s must fail" % identity)
+
+        self.assert_published(env.mosquitto_pub("pump-1", topic, b"control"))
+        self.assert_first(gw, topic, b"control")
+
+    # ------------------------------------------------------------------ tests
+
+    def test_a_device_publishes_own_topics_gateway_receives(self):
+        with self.env() as env:
+            gw = env.mosquitto_sub("gateway", [env.root + "/pump/+/telemetry",
+                                               env.root + "/monitor/+/vitals"],
+                                   count=2, timeout=20)
+            tele = env.root + "/pump/pump-1/telemetry"
+            vitals = env.root + "/monitor/monitor-1/vitals"
+            payload = bytes(range(256))  # binary-safe, like protobuf
+            self.assert_published(env.mosquitto_pub("pump-1", tele, payload))
+            self.assert_published(env.mosquitto_pub("monitor-1", vitals, b"\x08\x01"))
+            self.assertEqual(gw.wait_messages(2, timeout=15),
+                             [(tele, payload), (vitals, b"\x08\x01")])
+            self.assertEqual(gw.wait(10), 0)
+
+    def test_b_client_without_certificate_refused(self):
+        with self.env() as env:
+            self.assert_refused_client(env, None)
+            self.assertIn("peer did not return a certificate", env.broker.stderr())
+
+    def test_c_expired_certificate_refused(self):
+        with self.env() as env:
+            # Precondition: apart from its dates the certificate is valid
+            # (our CA, CN=pump-1), so the refusal is about expiry.
+            cert, _ = env.cert("expired")
+            ok = subprocess.run(["openssl", "verify", "-no_check_time", "-CAfile",
+                                 env.ca_file, cert], capture_output=True, text=True)
+            self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+            bad = subprocess.run(["openssl", "verify", "-CAfile", env.ca_file, cert],
+                                 capture_output=True, text=True)
+            self.assertIn("certificate has expired", bad.stdout + bad.stderr)
+            self.assert_refused_client(env, "expired")
+
+    def test_d_foreign_ca_certificate_refused(self):
+        with self.env() as env:
+            # Precondition: a well-formed CN=pump-1 client certificate from a CA
+            # that has our CA's name but not its key.
+            cert, _ = env.cert("foreign")
+            ok = subprocess.run(["openssl", "verify", "-CAfile",
+                                 os.path.join(env.certdir, "foreign-ca.pem"), cert],
+                                capture_output=True, text=True)
+            self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+            subj = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", cert],
+                                  capture_output=True, text=True).stdout
+            self.assertIn("CN = pump-1", subj)
+            self.assert_refused_client(env, "foreign")
+
+    def test_e_plaintext_refused(self):
+        with self.env() as env:
+            self.assert_refused_client(env, "pump-1", tls=False)
+
+    def test_f_tls_1_1_refused(self):
+        with self.env() as env:
+            cert, key = env.cert("pump-1")
+            # OpenSSL 3 allows TLS < 1.2 only at security level 0; set it on
+            # the client so the client is able to speak TLS 1.1 at all.
+            def s_client(port, version):
+                return subprocess.run(
+                    ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                     "-" + version, "-cipher", "DEFAULT:@SECLEVEL=0", "-CAfile", env.ca_file,
+                     "-cert", cert, "-key", key, "-verify_return_error", "-brief"],
+                    stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15)
+
+            # Control 1: this client does negotiate TLS 1.1 with a server that allows it.
+            port = harness.free_port()
+            srv_cert, srv_key = env.cert("server")
+            server = env.start("s_server-tls1_1",
+                               ["openssl", "s_server", "-accept", str(port), "-cert", srv_cert,
+                                "-key", srv_key, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+                               stdin=subprocess.PIPE)  # s_server quits on stdin EOF
+            harness.wait_until(lambda: _tcp_open(port) or not server.running(), 10,
+                               what="openssl s_server")
+            ctl = s_client(port, "tls1_1")
+            self.assertEqual(ctl.returncode, 0, ctl.stdout + ctl.stderr)
+            self.assertIn("Protocol version: TLSv1.1", ctl.stdout + ctl.stderr)
+            server.terminate()
+
+            # Control 2: the same command with TLS 1.2 reaches the broker.
+            ok = s_client(env.port, "tls1_2")
+            self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+            self.assertIn("Protocol version: TLSv1.2", ok.stdout + ok.stderr)
+
+            # The broker refuses TLS 1.1 with a protocol_version alert.
+            bad = s_client(env.port, "tls1_1")
+            self.assertNotEqual(bad.returncode, 0, bad.stdout + bad.stderr)
+            self.assertIn("alert protocol version", bad.stdout + bad.stderr)
+
+            # And at the MQTT level: no CONNACK over TLS 1.1, one over TLS 1.2.
+            import ssl
+            old = dict(ciphers="DEFAULT:@SECLEVEL=0", min_version=ssl.TLSVersion.TLSv1,
+                       max_version=ssl.TLSVersion.TLSv1_1)
+            self.assertFalse(env.mqtt_connect("pump-1", **old))
+            self.assertTrue(env.mqtt_connect("pump-1", ciphers="DEFAULT:@SECLEVEL=0",
+                                             max_version=ssl.TLSVersion.TLSv1_2))
+
+    def test_g_device_cannot_write_outside_its_own_topics(self):
+        with self.env() as env:
+            root = env.root
+            gw = env.mosquitto_sub("gateway", root + "/#", count=1, timeout=20)
+            p1 = env.mosquitto_sub("pump-1", root + "/pump/pump-1/command", count=1,
+                                   timeout=20)
+            p2 = env.mosquitto_sub("pump-2", root + "/pump/pump-2/command", count=1,
+                                   timeout=20)
+            forbidden = ["/pump/pump-1/telemetry",      # another pump's telemetry
+                         "/monitor/monitor-1/vitals",   # a monitor's vitals
+                         "/pump/pump-1/command",        # commands: gateway only
+                         "/pump/pump-2/command",
+                         "/alert/bed-1", "/alarms/bed-1", "/ack", "/audit",
+                         "/gateway/gw-1/status", "/other"]
+            for t in forbidden:
+                self.assert_denied(env.mosquitto_pub("pump-2", root + t, b"forged"))
+            own = root + "/pump/pump-2/telemetry"
+            self.assert_published(env.mosquitto_pub("pump-2", own, b"control"))
+            self.assert_first(gw, own, b"control")
+            for pump, sub in (("pump-1", p1), ("pump-2", p2)):
+                topic = root + "/pump/%s/command" % pump
+                self.assert_published(env.mosquitto_pub("gateway", topic, b"gw-command"))
+                self.assert_first(sub, topic, b"gw-command")
+
+    def test_h_device_cannot_read_another_pumps_commands(self):
+        with self.env() as env:
+            root = env.root
+            other, mine = root + "/pump/pump-2/command", root + "/pump/pump-1/command"
+            # pump-1 tries an exact, a wildcard and a catch-all subscription.
+            p1 = env.mosquitto_sub("pump-1", [other, root + "/pump/+/command", root + "/#",
+                                              "#"], count=1, timeout=20)
+            p2 = env.mosquitto_sub("pump-2", other, count=1, timeout=20)
+            self.assert_published(env.mosquitto_pub("gateway", other, b"for-pump-2"))
+            self.assert_first(p2, other, b"for-pump-2")  # control: it was delivered
+            self.assert_published(env.mosquitto_pub("gateway", mine, b"for-pump-1"))
+            self.assert_first(p1, mine, b"for-pump-1")
+
+    def test_i_dashboard_reads_alerts_writes_ack_only(self):
+        with self.env() as env:
+            root = env.root
+            alert, ack = root + "/alert/bed-1", root + "/ack"
+            command = root + "/pump/pump-1/command"
+            tele = root + "/pump/pump-1/telemetry"
+            # The dashboard may read alerts but not raw telemetry.
+            dash = env.mosquitto_sub("dashboard-1", [tele, alert], count=1, timeout=20)
+            gw = env.mosquitto_sub("gateway", ack, count=1, timeout=20)
+            pump = env.mosquitto_sub("pump-1", command, count=1, timeout=20)
+
+            self.assert_published(env.mosquitto_pub("pump-1", tele, b"telemetry"))
+            self.assert_published(env.mosquitto_pub("gateway", alert, b"alert"))
+            self.assert_first(dash, alert, b"alert")
+
+            self.assert_denied(env.mosquitto_pub("dashboard-1", command, b"forged-stop"))
+            self.assert_denied(env.mosquitto_pub("dashboard-1", alert, b"forged-alert"))
+            self.assert_published(env.mosquitto_pub("dashboard-1", ack, b"ack"))
+            self.assert_first(gw, ack, b"ack")
+            self.assert_published(env.mosquitto_pub("gateway", command, b"gw-command"))
+            self.assert_first(pump, command, b"gw-command")
+
+    def test_j_gateway_and_dashboard_have_the_rights_they_need(self):
+        with self.env() as env:
+            root = env.root
+            out = [root + "/alert/bed-1", root + "/alarms/bed-1", root + "/audit",
+                   root + "/gateway/gw-1/status"]
+            dash = env.mosquitto_sub("dashboard-1", out, count=len(out), timeout=20)
+            gw = env.mosquitto_sub("gateway", out, count=len(out), timeout=20,
+                                   name="sub-gateway-own")
+            for i, t in enumerate(out):
+                self.assert_published(env.mosquitto_pub("gateway", t, b"m%d" % i,
+                                                        retain=t.endswith(("bed-1",
+                                                                           "status"))))
+            want = [(t, b"m%d" % i) for i, t in enumerate(out)]
+            self.assertEqual(dash.wait_messages(len(out), timeout=15), want)
+            self.assertEqual(gw.wait_messages(len(out), timeout=15), want)
+            # Retained alarms/status are there for a dashboard that connects later.
+            late = env.mosquitto_sub("dashboard-1", [root + "/alarms/+",
+                                                     root + "/gateway/+/status"],
+                                     count=2, timeout=20, name="sub-dashboard-late")
+            self.assertEqual(sorted(late.wait_messages(2, timeout=15)),
+                             sorted([(out[1], b"m1"), (out[3], b"m3")]))
+
+    def test_k_unlisted_dashboard_has_no_dashboard_rights(self):
+        # A dashboard certificate without a "user" block in the ACL gets only
+        # the device patterns: it can neither read alerts nor acknowledge.
+        with self.env() as env:
+            env.make_certs("dashboard-9")
+            root = env.root
+            alert, ack = root + "/alert/bed-1", root + "/ack"
+            d9 = env.mosquitto_sub("dashboard-9", [alert, root + "/pump/dashboard-9/command"],
+                                   count=1, timeout=20)
+            gw = env.mosquitto_sub("gateway", ack, count=1, timeout=20)
+            self.assert_published(env.mosquitto_pub("gateway", alert, b"alert"))
+            self.assert_denied(env.mosquitto_pub("dashboard-9", ack, b"forged-ack"))
+            self.assert_published(env.mosquitto_pub("dashboard-1", ack, b"ack"))
+            self.assert_first(gw, ack, b"ack")
+            control = root + "/pump/dashboard-9/command"
+            self.assert_published(env.mosquitto_pub("gateway", control, b"control"))
+            self.assert_first(d9, control, b"control")
+
+
+def _tcp_open(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    unittest.main()
