@@ -94,7 +94,8 @@ class Lifecycle(unittest.TestCase):
             harness.wait_until(lambda: [s for s in dg.messages(status, "GatewayStatus")
                                         if s["online"]], 10, what="online status")
             gw.kill()
-            # The broker publishes the Will after the keepalive (5 s) expires.
+            # The broker publishes the Will when it sees the connection drop (or, if
+            # the network silently dies, when the keepalive runs out).
             harness.wait_until(lambda: [s for s in dg.messages(status, "GatewayStatus")
                                         if not s["online"]], 30, what="the Will (offline)")
 
