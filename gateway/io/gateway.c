@@ -53,6 +53,10 @@ struct gw {
     uint64_t start_wall_ms;
     char id_prefix[24];
     char status_topic[TOPIC_MAX];
+    /* Status (and its Will) goes on the clinic link, and on the device link
+       too when that is a different broker (contract: "both"). One broker
+       gets it once. */
+    int status_on_device;
     uint8_t *offline_status;
     size_t offline_status_len;
 
@@ -164,6 +168,7 @@ static int encode_status(struct gw *g, int online, uint8_t **buf, size_t *len)
 
 static void publish_status(struct gw *g, dg_link *link, int online)
 {
+    if (link == g->device && !g->status_on_device) return;
     uint8_t *buf = NULL;
     size_t len = 0;
     if (encode_status(g, online, &buf, &len) != 0) {
@@ -373,7 +378,7 @@ static void on_status_timer(uv_timer_t *t)
 {
     struct gw *g = t->data;
     publish_status(g, g->device, 1);
-    if (g->clinic != g->device) publish_status(g, g->clinic, 1);
+    publish_status(g, g->clinic, 1);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -424,7 +429,7 @@ static void begin_stop(struct gw *g, const char *why)
     uv_signal_stop(&g->sigterm);
     uv_timer_stop(&g->status_timer);
     publish_status(g, g->device, 0);
-    if (g->clinic != g->device) publish_status(g, g->clinic, 0);
+    publish_status(g, g->clinic, 0);
     g->drain_started_ms = uv_now(&g->loop);
     uv_timer_start(&g->drain_timer, on_drain_timer, 0, 50);
 }
@@ -436,7 +441,7 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 static int open_link(struct gw *g, dg_link **out, const char *name,
-                     const struct dg_link_settings *ls)
+                     const struct dg_link_settings *ls, int with_status)
 {
     struct dg_link_config lc = {
         .name = name,
@@ -446,7 +451,7 @@ static int open_link(struct gw *g, dg_link **out, const char *name,
         .cert_file = ls->cert_file,
         .key_file = ls->key_file,
         .keepalive_s = ls->keepalive_s,
-        .will_topic = g->status_topic,
+        .will_topic = with_status ? g->status_topic : NULL,
         .will_payload = g->offline_status,
         .will_len = g->offline_status_len,
         .will_retained = 1,
@@ -506,6 +511,7 @@ int dg_gateway_run(const struct dg_config *cfg)
         dg_free(g);
         return 1;
     }
+    g->status_on_device = strcmp(cfg->device_link.url, cfg->clinic_link.url) != 0;
     if ((rc = uv_loop_init(&g->loop)) != 0) {
         DG_ERROR("gateway", "msg=\"uv_loop_init failed\" error=\"%s\"", uv_strerror(rc));
         dg_free(g);
@@ -545,9 +551,10 @@ int dg_gateway_run(const struct dg_config *cfg)
                  cfg->gateway_id, "config", cfg->drug_library_path, detail);
     }
 
-    if ((rc = open_link(g, &g->device, "device", &cfg->device_link)) != 0) goto fail_handles;
+    if ((rc = open_link(g, &g->device, "device", &cfg->device_link, g->status_on_device)) != 0)
+        goto fail_handles;
     g->links_open = 1;
-    if ((rc = open_link(g, &g->clinic, "clinic", &cfg->clinic_link)) != 0) {
+    if ((rc = open_link(g, &g->clinic, "clinic", &cfg->clinic_link, 1)) != 0) {
         g->clinic = NULL;
         goto fail_links;
     }

@@ -453,8 +453,7 @@ static void handle(dg_link *l, struct event *e)
         l->connected = 1;
         l->down_reported = 0;
         l->retry_delay_ms = 1000;
-        DG_INFO("link", "link=%s msg=\"connected\" url=%s cause=%s", l->name, l->url,
-                dg_log_q(q, sizeof q, e->text));
+        DG_INFO("link", "link=%s msg=\"connected\" url=%s", l->name, l->url);
         set_nodelay(l);
         resubscribe(l);
         if (l->cb.connected) l->cb.connected(l->cb.ctx, l);
