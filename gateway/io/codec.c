@@ -55,8 +55,9 @@
 #define TIME_MAX_MS 7258118400000ULL
 
 /* Ceilings of PumpTelemetry / InfusionProgram numbers (all also >= 0). */
-#define MAX_RATE_ML_PER_H  10000.0 /* far beyond any volumetric infusion pump (<= 2000): a real
-                                       overrate must still reach the rate rules */
+#define MAX_RATE_ML_PER_H                                                                          \
+    10000.0 /* far beyond any volumetric infusion pump (<= 2000): a real                           \
+                overrate must still reach the rate rules */
 #define MAX_CONC_MG_PER_ML 1000.0
 #define MAX_WEIGHT_KG      500.0
 #define MAX_DOSE_MG_PER_KG 100.0
