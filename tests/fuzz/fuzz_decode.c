@@ -68,7 +68,7 @@ static void check_telemetry(const struct dg_telemetry *t, const char *expected)
     check(t->device_time_ms >= 946684800000ULL && t->device_time_ms <= 7258118400000ULL,
           "telemetry.device_time_ms");
     check(t->state >= DG_PUMP_IDLE && t->state <= DG_PUMP_ALARM, "telemetry.state");
-    check(num_ok(t->rate_ml_per_h, 2000) && num_ok(t->volume_infused_ml, 1e6) &&
+    check(num_ok(t->rate_ml_per_h, 10000) && num_ok(t->volume_infused_ml, 1e6) &&
               num_ok(t->dose_infused_mg, 1e6) && num_ok(t->bolus_dose_mg, 1e6) &&
               t->bolus_count <= 10000,
           "telemetry numbers");
@@ -76,7 +76,7 @@ static void check_telemetry(const struct dg_telemetry *t, const char *expected)
     check(id_ok(p->drug_code, DG_ID_MAX, 0) && id_ok(p->care_area, DG_ID_MAX, 0), "program ids");
     check(num_ok(p->concentration_mg_per_ml, 1000) && num_ok(p->patient_weight_kg, 500) &&
               num_ok(p->dose_mg_per_kg, 100) && num_ok(p->duration_min, 10080) &&
-              num_ok(p->rate_ml_per_h, 2000),
+              num_ok(p->rate_ml_per_h, 10000),
           "program numbers");
 }
 
