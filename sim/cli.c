@@ -36,6 +36,7 @@
 #include "dosegate.pb-c.h"
 #include "io/link.h"
 #include "io/log.h"
+#include "io/util.h"
 
 #define MOD              "cli"
 #define MAX_FILTERS      32
@@ -82,27 +83,6 @@ struct cli {
     bool ever_connected, published, stopping;
     int exit_code;
 };
-
-static void *pb_alloc(void *data, size_t n)
-{
-    (void)data;
-    return dg_malloc(n);
-}
-
-static void pb_free(void *data, void *p)
-{
-    (void)data;
-    dg_free(p);
-}
-
-static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
-
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)(ts.tv_nsec / 1000000);
-}
 
 /* 8 random bytes as hex into buf (17 bytes); falls back to clock and pid. */
 static void random_hex(char *buf, size_t buflen)
@@ -752,7 +732,7 @@ static void print_error(struct cli *c, const char *topic, int retained, enum kin
 /* Decode payload as kind k; NULL if it does not decode. */
 static ProtobufCMessage *decode(enum kind k, const uint8_t *p, size_t n)
 {
-    ProtobufCAllocator *a = &pb_allocator;
+    ProtobufCAllocator *a = &dg_pb_allocator;
     switch (k) {
     case K_TELEMETRY:
         return (ProtobufCMessage *)dosegate__v1__pump_telemetry__unpack(a, n, p);
@@ -875,7 +855,7 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
         return;
     }
     print_message(c, topic, retained, k, msg);
-    protobuf_c_message_free_unpacked(msg, &pb_allocator);
+    protobuf_c_message_free_unpacked(msg, &dg_pb_allocator);
     c->decoded++;
     if (c->count >= 0 && c->decoded >= c->count) stop(c, 0);
 }
@@ -926,7 +906,7 @@ static int send_ack(struct cli *c)
     a.alert_id = (char *)c->alert_id;
     a.user_id = (char *)c->user;
     a.reset = c->reset;
-    a.time_ms = wall_ms();
+    a.time_ms = dg_wall_ms();
     a.ack_id = c->ack_id;
     a.comment = (char *)(c->comment ? c->comment : "");
     size_t len = dosegate__v1__alert_ack__get_packed_size(&a);
@@ -1145,7 +1125,7 @@ int main(int argc, char **argv)
         snprintf(c.client_id_buf, sizeof c.client_id_buf, "dosegate-cli-%s", rnd);
         c.client_id = c.client_id_buf;
     }
-    snprintf(c.ack_id, sizeof c.ack_id, "ack-%llx-%s", (unsigned long long)wall_ms(), rnd);
+    snprintf(c.ack_id, sizeof c.ack_id, "ack-%llx-%s", (unsigned long long)dg_wall_ms(), rnd);
 
     char defaults[5][512];
     if (!c.ack_mode && c.n_filters == 0) {

@@ -20,24 +20,11 @@
 #include "core/error.h"
 #include "dosegate.pb-c.h"
 #include "io/log.h"
+#include "io/util.h"
 #include "sim.h"
 
 #define MOD      "sim"
 #define PACK_MAX 512
-
-static void *pb_alloc(void *data, size_t n)
-{
-    (void)data;
-    return dg_malloc(n);
-}
-
-static void pb_free(void *data, void *p)
-{
-    (void)data;
-    dg_free(p);
-}
-
-static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
 
 /* ---------------------------------------------------------------- callbacks */
 
@@ -116,7 +103,7 @@ static void on_pump_message(void *ctx, dg_link *link, const char *topic, const u
         return;
     }
     Dosegate__V1__PumpCommand *cmd =
-        dosegate__v1__pump_command__unpack(&pb_allocator, len, payload);
+        dosegate__v1__pump_command__unpack(&dg_pb_allocator, len, payload);
     if (!cmd) {
         reject_command(bed, "undecodable PumpCommand");
         return;
@@ -171,7 +158,7 @@ static void on_pump_message(void *ctx, dg_link *link, const char *topic, const u
     /* The pump reports the new state (and the command id it acted on) at once. */
     dg_sim_bed_send_telemetry(bed, dg_sim_clock_ms(bed->sim));
 done:
-    dosegate__v1__pump_command__free_unpacked(cmd, &pb_allocator);
+    dosegate__v1__pump_command__free_unpacked(cmd, &dg_pb_allocator);
 }
 
 /* ---------------------------------------------------------------- links */

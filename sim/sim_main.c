@@ -31,6 +31,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/log.h"
+#include "io/util.h"
 #include "sim.h"
 
 #define MOD              "sim"
@@ -78,13 +79,6 @@ static double real_ms(void)
     return (double)uv_hrtime() / 1e6;
 }
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)(ts.tv_nsec / 1000000);
-}
-
 static double due_ms(const struct dg_sim *sim, uint32_t t_s)
 {
     return sim->start_real_ms + (double)t_s * 1000.0 / sim->opts.speed;
@@ -92,7 +86,7 @@ static double due_ms(const struct dg_sim *sim, uint32_t t_s)
 
 uint64_t dg_sim_clock_ms(const struct dg_sim *sim)
 {
-    if (!sim->running) return wall_ms();
+    if (!sim->running) return dg_wall_ms();
     /* Between steps, interpolate so a reply to a command is stamped after the
        last step and before the next one. */
     double frac = (real_ms() - due_ms(sim, sim->t_s)) * sim->opts.speed;
@@ -274,7 +268,7 @@ static void on_tick(uv_timer_t *h)
 static void start_sim(struct dg_sim *sim)
 {
     sim->running = true;
-    sim->start_wall_ms = wall_ms();
+    sim->start_wall_ms = dg_wall_ms();
     sim->start_real_ms = real_ms();
     sim->t_s = 0;
     DG_INFO(MOD, "msg=\"all devices connected, session starts\" beds=%u speed=%g sim_s=%u",
@@ -328,8 +322,8 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
     dg_sim_rng_init(&r, o->seed, 1000000u + index);
     snprintf(b->patient_ref, sizeof b->patient_ref, "pt-%08llx",
              (unsigned long long)(dg_sim_rng_next(&r) & 0xffffffffu));
-    snprintf(b->session_id, sizeof b->session_id, "sess-%llx-%x-%u", (unsigned long long)wall_ms(),
-             (unsigned)getpid(), index);
+    snprintf(b->session_id, sizeof b->session_id, "sess-%llx-%x-%u",
+             (unsigned long long)dg_wall_ms(), (unsigned)getpid(), index);
     int n1 = snprintf(b->telemetry_topic, sizeof b->telemetry_topic, "%s/pump/%s/telemetry",
                       o->root, b->pump_id);
     int n2 = snprintf(b->command_topic, sizeof b->command_topic, "%s/pump/%s/command", o->root,

@@ -32,6 +32,7 @@
 #include "codec.h"
 #include "link.h"
 #include "log.h"
+#include "util.h"
 
 #define DRAIN_TIMEOUT_MS 3000 /* shutdown: time the backlog gets to be acknowledged */
 #define TOPIC_MAX        320
@@ -69,16 +70,9 @@ struct gw {
 
 /* ------------------------------------------------------------ time */
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static struct dg_now now_get(void)
 {
-    struct dg_now n = {.mono_ms = uv_hrtime() / 1000000u, .wall_ms = wall_ms()};
+    struct dg_now n = {.mono_ms = uv_hrtime() / 1000000u, .wall_ms = dg_wall_ms()};
     return n;
 }
 
@@ -110,7 +104,7 @@ static void audit(struct gw *g, const struct dg_audit_event *ev)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = dg_audit_chain_append(&g->chain, g->cfg->gateway_id, wall_ms(), ev, &buf, &len);
+    int rc = dg_audit_chain_append(&g->chain, g->cfg->gateway_id, dg_wall_ms(), ev, &buf, &len);
     if (rc != 0) {
         DG_ERROR("audit", "msg=\"audit record could not be made\" event=%s error=\"%s\"",
                  ev->event_type, dg_strerror(rc));
@@ -156,7 +150,7 @@ static int encode_status(struct gw *g, int online, uint8_t **buf, size_t *len)
         .drug_library_version = g->cfg->druglib.version,
         .drug_library_sha256 = g->cfg->druglib.sha256_hex,
         .start_time_ms = g->start_wall_ms,
-        .status_time_ms = wall_ms(),
+        .status_time_ms = dg_wall_ms(),
         .pumps_known = st.pumps,
         .beds_known = st.beds,
         .messages_accepted = g->accepted,
@@ -489,7 +483,7 @@ int dg_gateway_run(const struct dg_config *cfg)
     int rc;
     g->cfg = cfg;
     g->exit_code = 0;
-    g->start_wall_ms = wall_ms();
+    g->start_wall_ms = dg_wall_ms();
     dg_audit_chain_init(&g->chain);
     /* Alert and command ids stay unique across restarts: prefix with the
        gateway id and its start time (ms, base 36). */
