@@ -22,6 +22,12 @@
  * The result is built in a private copy and copied into *cfg only on
  * success, so a failed load (e.g. a reload with a bad file) leaves the
  * caller's config untouched.
+ *
+ * dg_config_parse() runs the same code on two memory buffers (for fuzzers
+ * and tests): parse_config() and parse_druglib() take bytes, and only the
+ * callers differ in where the bytes come from. In memory mode nothing is
+ * opened: the path keys are walked as plain strings (see path_keys_as_strings)
+ * and check_tls_files() is skipped; every other check is shared.
  */
 /* realpath() is XSI; the build only asks for _POSIX_C_SOURCE. */
 #define _XOPEN_SOURCE 700
@@ -266,6 +272,22 @@ static const struct dg_yaml_key rate_keys[] = {
 
 /* ------------------------------------------------------------ file bytes */
 
+/* SHA-256 of buf[len] as 64 lowercase hex digits into hex (65 bytes).
+   Errors: "NAME: SHA-256 failed". */
+static int sha256_hex(const char *name, const unsigned char *buf, size_t len, char hex[65],
+                      char *err, size_t errlen)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        snprintf(err, errlen, "%s: SHA-256 failed", name);
+        return -DG_EIO;
+    }
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
 /*
  * Read the whole regular file at path into *buf (dg_malloc'd, caller frees)
  * and its SHA-256 into hex (65 bytes). Errors: "FILE: cannot open: strerror".
@@ -274,8 +296,6 @@ static int read_and_hash(const char *path, unsigned char **buf, size_t *len, cha
                          char *err, size_t errlen)
 {
     unsigned char *data = NULL;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
     struct stat st;
     int rc;
 
@@ -320,13 +340,8 @@ static int read_and_hash(const char *path, unsigned char **buf, size_t *len, cha
     }
     data[got] = '\0';
 
-    if (EVP_Digest(data, got, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-        snprintf(err, errlen, "%s: SHA-256 failed", path);
-        rc = -DG_EIO;
-        goto fail;
-    }
-    for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    rc = sha256_hex(path, data, got, hex, err, errlen);
+    if (rc != 0) goto fail;
 
     close(fd);
     *buf = data;
@@ -449,28 +464,24 @@ out:
 
 /* ----------------------------------------------------------- drug library */
 
-static int load_druglib(struct dg_druglib *lib, const char *path, char *err, size_t errlen)
+/*
+ * Parse the drug library text buf[len] (borrowed, only read during the call)
+ * named `name` in errors into lib, whose sha256_hex the caller has already
+ * set (everything else is overwritten or left from a partial parse on
+ * failure).
+ */
+static int parse_druglib(struct dg_druglib *lib, const char *name, const char *dir,
+                         const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
     struct dg_yaml y;
     struct dg_yaml_hit root_hits[ARRAY_LEN(druglib_root_keys)];
     /* Line of each entry's id, for "first at line N". */
     size_t id_line[DG_DRUGS_MAX];
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    char dir[DG_PATH_MAX];
     char dpath[64], rpath[96], kpath[160];
     int rc;
 
-    memset(lib, 0, sizeof *lib);
-    rc = read_and_hash(path, &buf, &len, lib->sha256_hex, err, errlen);
+    rc = dg_yaml_parse(&y, name, dir, buf, len, err, errlen);
     if (rc != 0) return rc;
-    if (dir_of(path, dir, sizeof dir) != 0) {
-        snprintf(err, errlen, "%s: directory path too long", path);
-        dg_free(buf);
-        return -DG_ECONFIG;
-    }
-    rc = dg_yaml_parse(&y, path, dir, buf, len, err, errlen);
-    if (rc != 0) goto fail_buf;
 
     const yaml_node_t *root = dg_yaml_root(&y);
     rc = dg_yaml_map(&y, root, "", druglib_root_keys, ARRAY_LEN(druglib_root_keys), lib, root_hits);
@@ -543,14 +554,67 @@ static int load_druglib(struct dg_druglib *lib, const char *path, char *err, siz
     }
 
     dg_yaml_close(&y);
-    dg_free(buf);
     return 0;
 
 fail:
     dg_yaml_close(&y);
-fail_buf:
+    return rc;
+}
+
+/* The drug library in the file at path (dg_config_load). */
+static int load_druglib(struct dg_druglib *lib, const char *path, char *err, size_t errlen)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char dir[DG_PATH_MAX];
+    int rc;
+
+    memset(lib, 0, sizeof *lib);
+    rc = read_and_hash(path, &buf, &len, lib->sha256_hex, err, errlen);
+    if (rc != 0) return rc;
+    if (dir_of(path, dir, sizeof dir) != 0) {
+        snprintf(err, errlen, "%s: directory path too long", path);
+        dg_free(buf);
+        return -DG_ECONFIG;
+    }
+    rc = parse_druglib(lib, path, dir, buf, len, err, errlen);
     dg_free(buf);
     return rc;
+}
+
+/* Bytes given to dg_config_parse() instead of a file: text, length, name. */
+struct mem_text {
+    const unsigned char *buf;
+    size_t len;
+    const char *name;
+};
+
+/* libyaml wants a non-NULL input even for zero bytes. */
+static const unsigned char empty_text[1];
+
+static int check_mem_text(struct mem_text *t, char *err, size_t errlen)
+{
+    if (!t->buf && t->len == 0) t->buf = empty_text;
+    if (!t->buf) {
+        snprintf(err, errlen, "%s: cannot read: %s", t->name, strerror(EINVAL));
+        return -DG_EINVAL;
+    }
+    if (t->len > DG_CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "%s: cannot read: larger than %d bytes", t->name, DG_CONFIG_FILE_MAX);
+        return -DG_ECONFIG;
+    }
+    return 0;
+}
+
+/* The drug library in memory (dg_config_parse). */
+static int parse_druglib_mem(struct dg_druglib *lib, struct mem_text t, char *err, size_t errlen)
+{
+    memset(lib, 0, sizeof *lib);
+    int rc = check_mem_text(&t, err, errlen);
+    if (rc != 0) return rc;
+    rc = sha256_hex(t.name, t.buf, t.len, lib->sha256_hex, err, errlen);
+    if (rc != 0) return rc;
+    return parse_druglib(lib, t.name, "", t.buf, t.len, err, errlen);
 }
 
 /* ------------------------------------------------------------ site config */
@@ -569,33 +633,53 @@ static int default_client_id(struct dg_yaml *y, struct dg_link_settings *l, cons
     return 0;
 }
 
-static int load_config(struct dg_config *c, const char *path, char *err, size_t errlen)
+/*
+ * Memory mode walks copies of the schema in which every path key is a plain
+ * string: stored as written, neither resolved nor opened.
+ */
+static void path_keys_as_strings(struct dg_yaml_key *dst, const struct dg_yaml_key *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = src[i];
+        if (dst[i].type == DG_YAML_PATH) dst[i].type = DG_YAML_STRING;
+    }
+}
+
+/*
+ * Parse the config text buf[len] (borrowed, only read during the call),
+ * named path in errors, into c, whose path and sha256_hex the caller has
+ * set. mem_lib NULL: files are checked and the drug library is read from the
+ * file the config names (dg_config_load); otherwise nothing is opened and the
+ * drug library is mem_lib (dg_config_parse).
+ */
+static int parse_config(struct dg_config *c, const char *path, const char *dir,
+                        const unsigned char *buf, size_t len, const struct mem_text *mem_lib,
+                        char *err, size_t errlen)
 {
     struct dg_yaml y;
     struct dg_yaml_hit root_hits[ARRAY_LEN(root_keys)];
     struct dg_yaml_hit gw_hits[ARRAY_LEN(gateway_keys)];
     struct dg_yaml_hit dev_hits[ARRAY_LEN(device_link_keys)];
     struct dg_yaml_hit cli_hits[ARRAY_LEN(clinic_link_keys)];
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    char dir[DG_PATH_MAX];
+    struct dg_yaml_key mem_root_keys[ARRAY_LEN(root_keys)];
+    struct dg_yaml_key mem_device_link_keys[ARRAY_LEN(device_link_keys)];
+    struct dg_yaml_key mem_clinic_link_keys[ARRAY_LEN(clinic_link_keys)];
+    const struct dg_yaml_key *rkeys = root_keys;
+    const struct dg_yaml_key *dkeys = device_link_keys;
+    const struct dg_yaml_key *ckeys = clinic_link_keys;
     int rc;
 
-    if (strlen(path) >= sizeof c->path) {
-        snprintf(err, errlen, "%s: cannot open: path longer than %zu characters", path,
-                 sizeof c->path - 1);
-        return -DG_ECONFIG;
+    if (mem_lib) {
+        path_keys_as_strings(mem_root_keys, root_keys, ARRAY_LEN(root_keys));
+        path_keys_as_strings(mem_device_link_keys, device_link_keys, ARRAY_LEN(device_link_keys));
+        path_keys_as_strings(mem_clinic_link_keys, clinic_link_keys, ARRAY_LEN(clinic_link_keys));
+        rkeys = mem_root_keys;
+        dkeys = mem_device_link_keys;
+        ckeys = mem_clinic_link_keys;
     }
-    snprintf(c->path, sizeof c->path, "%s", path);
-    rc = read_and_hash(path, &buf, &len, c->sha256_hex, err, errlen);
-    if (rc != 0) return rc;
-    if (dir_of(path, dir, sizeof dir) != 0) {
-        snprintf(err, errlen, "%s: directory path too long", path);
-        dg_free(buf);
-        return -DG_ECONFIG;
-    }
+
     rc = dg_yaml_parse(&y, path, dir, buf, len, err, errlen);
-    if (rc != 0) goto fail_buf;
+    if (rc != 0) return rc;
 
     /* Defaults (docs/config.md); the walks overwrite what the file sets. */
     c->log_level = DG_LOG_INFO;
@@ -604,7 +688,7 @@ static int load_config(struct dg_config *c, const char *path, char *err, size_t 
     c->device_link.keepalive_s = 10;
 
     const yaml_node_t *root = dg_yaml_root(&y);
-    rc = dg_yaml_map(&y, root, "", root_keys, ARRAY_LEN(root_keys), c, root_hits);
+    rc = dg_yaml_map(&y, root, "", rkeys, ARRAY_LEN(root_keys), c, root_hits);
     if (rc != 0) goto fail;
 
     /* gateway */
@@ -615,7 +699,7 @@ static int load_config(struct dg_config *c, const char *path, char *err, size_t 
         snprintf(c->topic_root, sizeof c->topic_root, "dosegate/v1/%s", c->site);
 
     /* device_link */
-    rc = dg_yaml_map(&y, root_hits[R_DEVICE].value, "device_link", device_link_keys,
+    rc = dg_yaml_map(&y, root_hits[R_DEVICE].value, "device_link", dkeys,
                      ARRAY_LEN(device_link_keys), &c->device_link, dev_hits);
     if (rc != 0) goto fail;
     if (!dev_hits[L_CLIENT_ID].value) {
@@ -623,19 +707,24 @@ static int load_config(struct dg_config *c, const char *path, char *err, size_t 
                                root_hits[R_DEVICE].key);
         if (rc != 0) goto fail;
     }
-    rc = check_tls_files(&y, "device_link", &c->device_link, dev_hits, root_hits[R_DEVICE].key);
-    if (rc != 0) goto fail;
+    if (!mem_lib) {
+        rc = check_tls_files(&y, "device_link", &c->device_link, dev_hits, root_hits[R_DEVICE].key);
+        if (rc != 0) goto fail;
+    }
 
     /* clinic_link: device_link's settings unless overridden here. */
     c->clinic_link = c->device_link;
     c->clinic_link.client_id[0] = '\0';
     memset(cli_hits, 0, sizeof cli_hits);
     if (root_hits[R_CLINIC].value) {
-        rc = dg_yaml_map(&y, root_hits[R_CLINIC].value, "clinic_link", clinic_link_keys,
+        rc = dg_yaml_map(&y, root_hits[R_CLINIC].value, "clinic_link", ckeys,
                          ARRAY_LEN(clinic_link_keys), &c->clinic_link, cli_hits);
         if (rc != 0) goto fail;
-        rc = check_tls_files(&y, "clinic_link", &c->clinic_link, cli_hits, root_hits[R_CLINIC].key);
-        if (rc != 0) goto fail;
+        if (!mem_lib) {
+            rc = check_tls_files(&y, "clinic_link", &c->clinic_link, cli_hits,
+                                 root_hits[R_CLINIC].key);
+            if (rc != 0) goto fail;
+        }
     }
     if (!cli_hits[L_CLIENT_ID].value) {
         const yaml_node_t *n = root_hits[R_CLINIC].key ? root_hits[R_CLINIC].key : root;
@@ -656,21 +745,71 @@ static int load_config(struct dg_config *c, const char *path, char *err, size_t 
     }
 
     /* drug_library: its own file; its errors name that file. */
-    rc = load_druglib(&c->druglib, c->drug_library_path, err, errlen);
+    if (mem_lib)
+        rc = parse_druglib_mem(&c->druglib, *mem_lib, err, errlen);
+    else
+        rc = load_druglib(&c->druglib, c->drug_library_path, err, errlen);
     if (rc != 0) goto fail;
 
     dg_yaml_close(&y);
-    dg_free(buf);
     return 0;
 
 fail:
     dg_yaml_close(&y);
-fail_buf:
+    return rc;
+}
+
+/* Config name in errors and in c->path: refused if it does not fit. */
+static int set_config_name(struct dg_config *c, const char *path, const char *what, char *err,
+                           size_t errlen)
+{
+    if (strlen(path) >= sizeof c->path) {
+        snprintf(err, errlen, "%s: %s longer than %zu characters", path, what, sizeof c->path - 1);
+        return -DG_ECONFIG;
+    }
+    snprintf(c->path, sizeof c->path, "%s", path);
+    return 0;
+}
+
+static int load_config(struct dg_config *c, const char *path, char *err, size_t errlen)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char dir[DG_PATH_MAX];
+    int rc;
+
+    rc = set_config_name(c, path, "cannot open: path", err, errlen);
+    if (rc != 0) return rc;
+    rc = read_and_hash(path, &buf, &len, c->sha256_hex, err, errlen);
+    if (rc != 0) return rc;
+    if (dir_of(path, dir, sizeof dir) != 0) {
+        snprintf(err, errlen, "%s: directory path too long", path);
+        dg_free(buf);
+        return -DG_ECONFIG;
+    }
+    rc = parse_config(c, path, dir, buf, len, NULL, err, errlen);
     dg_free(buf);
     return rc;
 }
 
-int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t errlen)
+static int parse_config_mem(struct dg_config *c, struct mem_text cfg, const struct mem_text *lib,
+                            char *err, size_t errlen)
+{
+    int rc = set_config_name(c, cfg.name, "name", err, errlen);
+    if (rc != 0) return rc;
+    rc = check_mem_text(&cfg, err, errlen);
+    if (rc != 0) return rc;
+    rc = sha256_hex(cfg.name, cfg.buf, cfg.len, c->sha256_hex, err, errlen);
+    if (rc != 0) return rc;
+    return parse_config(c, cfg.name, "", cfg.buf, cfg.len, lib, err, errlen);
+}
+
+/*
+ * What both entry points share: argument checks, the private copy that is
+ * handed over only on success. mem_cfg NULL: load the file at path.
+ */
+static int config_run(struct dg_config *cfg, const char *path, const struct mem_text *mem_cfg,
+                      const struct mem_text *mem_lib, char *err, size_t errlen)
 {
     char scratch[8];
     if (!err || errlen == 0) {
@@ -678,8 +817,10 @@ int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t er
         errlen = sizeof scratch;
     }
     err[0] = '\0';
-    if (!cfg || !path) {
-        snprintf(err, errlen, "(null): cannot open: %s", strerror(EINVAL));
+    if (!cfg || !path || (mem_cfg && !mem_lib->name)) {
+        /* dg_config_load() names no file here; dg_config_parse() its config's name if any. */
+        snprintf(err, errlen, "%s: cannot open: %s", mem_cfg && path ? path : "(null)",
+                 strerror(EINVAL));
         return -DG_EINVAL;
     }
     struct dg_config *c = dg_calloc(1, sizeof *c);
@@ -687,8 +828,23 @@ int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t er
         snprintf(err, errlen, "%s: out of memory", path);
         return -DG_ENOMEM;
     }
-    int rc = load_config(c, path, err, errlen);
+    int rc = mem_cfg ? parse_config_mem(c, *mem_cfg, mem_lib, err, errlen)
+                     : load_config(c, path, err, errlen);
     if (rc == 0) *cfg = *c;
     dg_free(c);
     return rc;
+}
+
+int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t errlen)
+{
+    return config_run(cfg, path, NULL, NULL, err, errlen);
+}
+
+int dg_config_parse(struct dg_config *cfg, const char *name, const unsigned char *buf, size_t len,
+                    const char *lib_name, const unsigned char *lib_buf, size_t lib_len, char *err,
+                    size_t errlen)
+{
+    struct mem_text mem_cfg = {buf, len, name};
+    struct mem_text mem_lib = {lib_buf, lib_len, lib_name};
+    return config_run(cfg, name, &mem_cfg, &mem_lib, err, errlen);
 }

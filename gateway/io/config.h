@@ -50,4 +50,26 @@ struct dg_config {
  */
 int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t errlen);
 
+/*
+ * dg_config_load() on bytes instead of files, for fuzzers and tests: buf
+ * (len bytes) is the config's text and lib_buf (lib_len bytes) the drug
+ * library's; both are borrowed and only read during the call, need no
+ * terminating NUL, and may be NULL when their length is 0. name is used for
+ * the config in errors and copied into cfg->path; lib_name likewise names
+ * the drug library's errors. cfg->sha256_hex and cfg->druglib.sha256_hex are
+ * of the given bytes.
+ *
+ * Differences from dg_config_load(), because nothing is opened: the
+ * config's file paths (drug_library, ca_file, cert_file, key_file) are
+ * stored exactly as written, neither resolved against a directory nor
+ * checked to be readable regular files; the certificate and key checks (PEM
+ * contents, key matches certificate, key not encrypted) are skipped; and the
+ * drug library is lib_buf whatever drug_library names. Every other check and
+ * default is the same code. Returns and errors as dg_config_load(), and *cfg
+ * is written only on success.
+ */
+int dg_config_parse(struct dg_config *cfg, const char *name, const unsigned char *buf, size_t len,
+                    const char *lib_name, const unsigned char *lib_buf, size_t lib_len, char *err,
+                    size_t errlen);
+
 #endif

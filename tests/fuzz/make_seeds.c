@@ -1,12 +1,17 @@
 /*
- * make_seeds.c — writes the seed corpus of fuzz_decode into a directory:
- *   make_seeds tests/fuzz/corpus/decode
+ * make_seeds.c — writes the seed corpora of fuzz_decode and fuzz_core:
+ *   make_seeds tests/fuzz/corpus/decode [tests/fuzz/corpus/core]
  *
- * Each seed is one selector byte (see fuzz_decode.c) followed by a payload
- * built with the generated protobuf-c API: valid messages of every kind and
- * state, messages just past a limit, and topic strings of every shape. The
- * committed corpus is this program's output; rerun it (target fuzz_seeds)
- * when proto/dosegate.proto changes.
+ * Each decode seed is one selector byte (see fuzz_decode.c) followed by a
+ * payload built with the generated protobuf-c API: valid messages of every
+ * kind and state, messages just past a limit, and topic strings of every
+ * shape. Each core seed is a short session of operations (see fuzz_core.c):
+ * a rate that climbs through the soft and hard limits, the pause or stop
+ * command, the acknowledgement with reset, duplicates, vitals, a pump moving
+ * beds, injected allocation failures; some in structured form, some as real
+ * protobuf messages. The committed corpora are this program's output; rerun
+ * it (target fuzz_seeds) when proto/dosegate.proto or an operation's layout
+ * changes.
  */
 #include <math.h>
 #include <stdint.h>
@@ -184,10 +189,209 @@ static void topic_seeds(void)
     }
 }
 
+/* ---------------------------------------------------------------- fuzz_core */
+
+/* One fuzz_core input under construction. */
+struct ops {
+    uint8_t b[2048];
+    size_t n;
+};
+
+enum { K_TEL = 0, K_VIT = 1, K_ACK = 2 };
+
+static void put(struct ops *o, unsigned v)
+{
+    if (o->n < sizeof o->b)
+        o->b[o->n++] = (uint8_t)v;
+    else
+        failed = 1;
+}
+
+/* Op byte: kind, decoded, inject, clock step (see fuzz_core.c). */
+static void op(struct ops *o, unsigned kind, int decoded, int inject, unsigned step)
+{
+    put(o, kind | (decoded ? 4u : 0u) | (inject ? 8u : 0u) | (step << 4));
+}
+
+/* Structured telemetry: pump, bed, session 0..3; running state; drug 0
+   (ketamine-trd); concentration 1 mg/mL, weight 70 kg unless conc/weight
+   name other entries; rate in mL/h (54 = 0.77, 90 = 1.29, 120 = 1.71
+   mg/kg/h). */
+static void tel(struct ops *o, unsigned pump, unsigned bed, unsigned session, unsigned seq,
+                unsigned rate, int icu)
+{
+    op(o, K_TEL, 0, 0, 4);
+    put(o, pump | bed << 2 | session << 4 | 1u << 6 | (icu ? 1u << 7 : 0u));
+    put(o, seq - 1);
+    put(o, 2u /* running */);
+    put(o, rate);
+    put(o, 0);
+}
+
+/* Structured telemetry of an idle pump: no program, no session. */
+static void tel_idle(struct ops *o, unsigned pump, unsigned bed, unsigned seq)
+{
+    op(o, K_TEL, 0, 0, 4);
+    put(o, pump | bed << 2);
+    put(o, seq - 1);
+    put(o, 0 /* idle */);
+    put(o, 0);
+    put(o, 0);
+}
+
+static void ack(struct ops *o, unsigned which, int reset, unsigned ack_n)
+{
+    op(o, K_ACK, 0, 0, 2);
+    put(o, which | (reset ? 1u << 4 : 0u) | ack_n << 5);
+    put(o, 1);
+}
+
+static void vit(struct ops *o, unsigned mon, unsigned bed, unsigned seq)
+{
+    op(o, K_VIT, 0, 0, 1);
+    put(o, mon | bed << 2 | 7u << 4 | 1u << 7);
+    put(o, seq - 1);
+    put(o, 72);
+}
+
+static void pb(struct ops *o, unsigned kind, int inject, const ProtobufCMessage *msg)
+{
+    uint8_t buf[255];
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if (n > sizeof buf) {
+        fprintf(stderr, "core seed: message of %zu bytes\n", n);
+        failed = 1;
+        return;
+    }
+    protobuf_c_message_pack(msg, buf);
+    op(o, kind, 1, inject, 3);
+    if (inject) put(o, 2);
+    put(o, (unsigned)n);
+    for (size_t i = 0; i < n; i++)
+        put(o, buf[i]);
+}
+
+static void write_ops(const char *name, const struct ops *o)
+{
+    /* write_seed() puts a selector byte first: the first op byte here. */
+    if (o->n == 0) return;
+    write_seed(name, o->b[0], o->b + 1, o->n - 1);
+}
+
+static void core_seeds(void)
+{
+    struct ops o;
+
+    /* Below, over soft, over hard (pause), back under; ack with reset. */
+    o.n = 0;
+    tel(&o, 0, 0, 1, 1, 54, 0);
+    tel(&o, 0, 0, 1, 2, 90, 0);
+    tel(&o, 0, 0, 1, 3, 120, 0);
+    tel(&o, 0, 0, 1, 4, 54, 0);
+    ack(&o, 0, 0, 1);
+    ack(&o, 0, 1, 2);
+    tel(&o, 0, 0, 1, 5, 54, 0);
+    write_ops("escalate-pause", &o);
+
+    /* The icu entry: stop; the same ack id twice; an unknown alert. */
+    o.n = 0;
+    tel(&o, 1, 1, 2, 1, 120, 1);
+    ack(&o, 0, 0, 3);
+    ack(&o, 0, 1, 3);
+    ack(&o, 9, 1, 4);
+    ack(&o, 0, 1, 5);
+    write_ops("icu-stop", &o);
+
+    /* Redelivery, an older seq, a new session restarting at 1. */
+    o.n = 0;
+    tel(&o, 2, 2, 1, 7, 90, 0);
+    tel(&o, 2, 2, 1, 7, 90, 0);
+    tel(&o, 2, 2, 1, 6, 90, 0);
+    tel(&o, 2, 2, 2, 1, 54, 0);
+    vit(&o, 0, 2, 3);
+    vit(&o, 0, 2, 3);
+    vit(&o, 1, 3, 1);
+    write_ops("duplicates", &o);
+
+    /* Over soft in bed 0, then the same pump in bed 1. */
+    o.n = 0;
+    tel(&o, 3, 0, 1, 1, 90, 0);
+    tel(&o, 3, 1, 1, 2, 54, 0);
+    tel(&o, 3, 1, 1, 3, 120, 0);
+    write_ops("move-bed", &o);
+
+    /* Over soft, then idle without a program; ack with reset; idle. */
+    o.n = 0;
+    tel(&o, 0, 0, 1, 1, 90, 0);
+    tel_idle(&o, 0, 0, 2);
+    ack(&o, 0, 1, 1);
+    tel_idle(&o, 0, 0, 3);
+    write_ops("idle-after-soft", &o);
+
+    /* Injected allocation failures in the core and in a decoder. */
+    o.n = 0;
+    op(&o, K_TEL, 0, 1, 1);
+    put(&o, 0); /* fail the first allocation: the pump table */
+    put(&o, 0 | 0u << 2 | 1u << 4 | 1u << 6);
+    put(&o, 0);
+    put(&o, 2);
+    put(&o, 54);
+    put(&o, 0);
+    tel(&o, 0, 0, 1, 2, 90, 0);
+    op(&o, K_TEL, 0, 1, 1);
+    put(&o, 0); /* the raise of rate-hard, after rate-soft cleared */
+    put(&o, 0 | 0u << 2 | 1u << 4 | 1u << 6);
+    put(&o, 2);
+    put(&o, 2);
+    put(&o, 120);
+    put(&o, 0);
+    tel(&o, 0, 0, 1, 3, 120, 0);
+    write_ops("oom", &o);
+
+    /* Real protobuf: telemetry over hard, vitals, an ack by id. */
+    Dosegate__V1__PumpTelemetry m;
+    Dosegate__V1__InfusionProgram p;
+    o.n = 0;
+    telemetry(&m, &p);
+    m.seq = 1;
+    pb(&o, K_TEL, 0, &m.base);
+    telemetry(&m, &p);
+    m.seq = 2;
+    m.rate_ml_per_h = p.rate_ml_per_h = 90;
+    pb(&o, K_TEL, 0, &m.base);
+    telemetry(&m, &p);
+    m.seq = 3;
+    m.rate_ml_per_h = p.rate_ml_per_h = 120;
+    pb(&o, K_TEL, 0, &m.base);
+    Dosegate__V1__VitalsSample v = DOSEGATE__V1__VITALS_SAMPLE__INIT;
+    Dosegate__V1__Measurement hr = DOSEGATE__V1__MEASUREMENT__INIT;
+    hr.value = 72;
+    hr.valid = 1;
+    v.schema_version = 1;
+    v.monitor_id = "mon-1";
+    v.seq = 1;
+    v.device_time_ms = T_2026;
+    v.bed_id = "bed-3";
+    v.heart_rate_bpm = &hr;
+    pb(&o, K_VIT, 0, &v.base);
+    Dosegate__V1__AlertAck a = DOSEGATE__V1__ALERT_ACK__INIT;
+    a.schema_version = 1;
+    a.alert_id = "fz-a2"; /* fuzz_core's id prefix; a1 was rate-soft */
+    a.user_id = "nurse.okafor";
+    a.reset = 1;
+    a.time_ms = T_2026;
+    a.ack_id = "ack-0005";
+    pb(&o, K_ACK, 0, &a.base);
+    telemetry(&m, &p);
+    m.seq = 4;
+    pb(&o, K_TEL, 1, &m.base);
+    write_ops("protobuf", &o);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s DECODE_DIR [CORE_DIR]\n", argv[0]);
         return 2;
     }
     outdir = argv[1];
@@ -195,5 +399,9 @@ int main(int argc, char **argv)
     vitals_seeds();
     ack_seeds();
     topic_seeds();
+    if (argc == 3) {
+        outdir = argv[2];
+        core_seeds();
+    }
     return failed ? 1 : 0;
 }

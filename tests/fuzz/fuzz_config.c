@@ -1,0 +1,278 @@
+/*
+ * fuzz_config.c — libFuzzer harness for the two files people edit by hand:
+ * the drug library and the site config, parsed from memory with
+ * dg_config_parse() (the code dg_config_load() runs once it has read the
+ * files; nothing is opened, so certificate checks are out of scope here).
+ *
+ * Input layout: byte 0 selects, the rest is the YAML text.
+ *   bit 0  target: 0 the drug library (with a fixed valid site config),
+ *                  1 the site config (with a fixed valid drug library)
+ *   bit 1  fail the first allocation (dg_alloc_fail_after(1))
+ *   bit 2  a 24-byte error buffer instead of 512 (truncated messages)
+ *
+ * Besides the sanitizers (and LeakSanitizer for libyaml's documents), the
+ * harness checks what dg_config_load() promises its callers:
+ *   - a failure is -DG_ECONFIG (-DG_ENOMEM only when a failure was
+ *     injected) with one printable, terminated line in err that starts with
+ *     the name of the file at fault and ':' and then either a line number
+ *     within the text or a space, and *cfg is left untouched;
+ *   - a success yields a sane model: 1..DG_DRUGS_MAX drugs, well-formed ids,
+ *     limits finite and >= 0, hard > soft when both are set, a hard action
+ *     other than the default only with a hard limit, no two entries for one
+ *     (drug, care area), SHA-256 of exactly the given bytes, and site
+ *     settings within their documented ranges;
+ *   - no dg_malloc'd memory outlives the call.
+ * A broken property aborts.
+ *
+ * Build: -DDG_FUZZ=ON with clang (tests/fuzz/CMakeLists.txt). Seeds:
+ * tests/fuzz/corpus/config (the shipped files and test fixtures, each behind
+ * its selector byte).
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/config.h"
+
+#define CFG_NAME "site.yaml"
+#define LIB_NAME "drugs.yaml"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The partner of the fuzzed file: both load (tests/data/config/minimal.yaml
+   and drugs-ok.yaml without the file paths that would need a PKI). */
+static const char fixed_config[] = "gateway:\n"
+                                   "  id: gw-1\n"
+                                   "  site: test-site\n"
+                                   "device_link:\n"
+                                   "  url: ssl://127.0.0.1:8883\n"
+                                   "  ca_file: certs/ca.pem\n"
+                                   "  cert_file: certs/gateway.pem\n"
+                                   "  key_file: certs/gateway.key\n"
+                                   "drug_library: " LIB_NAME "\n";
+static const char fixed_druglib[] = "library:\n"
+                                    "  id: test-lib\n"
+                                    "  version: \"1\"\n"
+                                    "drugs:\n"
+                                    "  - id: ketamine-trd\n"
+                                    "    name: Ketamine\n"
+                                    "    rate_mg_per_kg_h: {soft: 1.125, hard: 1.5}\n";
+
+static void check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz_config: property violated: %s\n", what);
+        abort();
+    }
+}
+
+/* [A-Za-z0-9_.-]+ (config.c check_id), or "" if allowed. */
+static int id_ok(const char *s, size_t cap, int allow_empty)
+{
+    size_t n = strnlen(s, cap);
+    if (n == cap || (!allow_empty && n == 0)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Terminated within cap, non-empty, no control characters. */
+static int text_ok(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    if (n == 0 || n == cap) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) return 0;
+    }
+    return 1;
+}
+
+static int limit_ok(double v)
+{
+    return isfinite(v) && v >= 0;
+}
+
+static void sha256_of(const uint8_t *data, size_t size, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    check(EVP_Digest(data, size, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32,
+          "harness SHA-256");
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static void check_druglib(const struct dg_druglib *lib)
+{
+    check(id_ok(lib->id, sizeof lib->id, 0), "library.id");
+    check(id_ok(lib->version, sizeof lib->version, 0), "library.version");
+    check(lib->n_drugs >= 1 && lib->n_drugs <= DG_DRUGS_MAX, "1 <= n_drugs <= DG_DRUGS_MAX");
+    for (size_t i = 0; i < lib->n_drugs; i++) {
+        const struct dg_drug *d = &lib->drugs[i];
+        const struct dg_limit *l = &d->rate_mg_per_kg_h;
+        check(id_ok(d->id, sizeof d->id, 0), "drug.id");
+        check(id_ok(d->care_area, sizeof d->care_area, 1), "drug.care_area");
+        check(text_ok(d->name, sizeof d->name), "drug.name");
+        check(limit_ok(l->soft) && limit_ok(l->hard), "limits finite and >= 0");
+        check(!(l->soft > 0 && l->hard > 0) || l->hard > l->soft, "hard > soft when both set");
+        check(d->rate_hard_action >= DG_ACTION_NONE && d->rate_hard_action <= DG_ACTION_STOP,
+              "rate_hard_action in range");
+        /* The default is pause; hard_action may only be written with a hard limit. */
+        check(d->rate_hard_action == DG_ACTION_PAUSE || l->hard > 0,
+              "hard_action set only with a hard limit");
+        for (size_t j = 0; j < i; j++)
+            check(strcmp(lib->drugs[j].id, d->id) != 0 ||
+                      strcmp(lib->drugs[j].care_area, d->care_area) != 0,
+                  "one entry per (drug, care area)");
+        const struct dg_drug *f = dg_druglib_find(lib, d->id, d->care_area);
+        check(f && strcmp(f->id, d->id) == 0 &&
+                  (f->care_area[0] == '\0' || strcmp(f->care_area, d->care_area) == 0),
+              "every entry can be found");
+    }
+}
+
+static void check_link(const struct dg_link_settings *l)
+{
+    check(text_ok(l->url, sizeof l->url) && strncmp(l->url, "ssl://", 6) == 0, "link.url ssl://");
+    check(id_ok(l->client_id, sizeof l->client_id, 0), "link.client_id");
+    check(text_ok(l->ca_file, sizeof l->ca_file) && text_ok(l->cert_file, sizeof l->cert_file) &&
+              text_ok(l->key_file, sizeof l->key_file),
+          "link files named");
+    check(l->keepalive_s >= 2 && l->keepalive_s <= 600, "link.keepalive_s in 2..600");
+}
+
+static void check_config(const struct dg_config *c)
+{
+    check(strcmp(c->path, CFG_NAME) == 0, "cfg.path is the name given");
+    check(id_ok(c->gateway_id, sizeof c->gateway_id, 0), "gateway.id");
+    check(id_ok(c->site, sizeof c->site, 0), "gateway.site");
+    const char *r = c->topic_root;
+    size_t n = strnlen(r, sizeof c->topic_root);
+    check(n > 0 && n < sizeof c->topic_root, "topic_root set");
+    check(!strpbrk(r, "+#") && r[0] != '/' && r[n - 1] != '/' && !strstr(r, "//"),
+          "topic_root has no wildcard or empty level");
+    check(c->log_level >= DG_LOG_DEBUG && c->log_level <= DG_LOG_ERROR, "log_level in range");
+    check(c->status_interval_s >= 1 && c->status_interval_s <= 3600, "status_interval_s range");
+    check_link(&c->device_link);
+    check_link(&c->clinic_link);
+    check(strcmp(c->device_link.client_id, c->clinic_link.client_id) != 0,
+          "links use different client ids");
+    check(text_ok(c->drug_library_path, sizeof c->drug_library_path), "drug_library named");
+}
+
+/* Upper bound of the line numbers libyaml can report: it also breaks lines
+   at CR, NEL (C2 85), LS and PS (E2 80 A8/A9), and at the end of the stream
+   it moves to a new line when the last one has no line break, so an error
+   there names the line after the last. */
+static size_t max_line(const uint8_t *t, size_t n)
+{
+    size_t lines = 2;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == '\n' || t[i] == '\r')
+            lines++;
+        else if (t[i] == 0xc2 && i + 1 < n && t[i + 1] == 0x85)
+            lines++;
+        else if (t[i] == 0xe2 && i + 2 < n && t[i + 1] == 0x80 &&
+                 (t[i + 2] == 0xa8 || t[i + 2] == 0xa9))
+            lines++;
+    }
+    return lines;
+}
+
+/* "NAME:LINE: ..." or "NAME: ...", possibly truncated to errlen - 1 bytes. */
+static void check_error(const char *err, size_t errlen, const char *name, const uint8_t *text,
+                        size_t textlen)
+{
+    size_t n = strnlen(err, errlen);
+    check(n < errlen, "error terminated within errlen");
+    check(n > 0, "error not empty");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)err[i];
+        check(c >= 0x20 && c != 0x7f, "error is one printable line");
+    }
+    size_t nl = strlen(name);
+    if (n < nl + 2) {
+        check(strncmp(err, name, n) == 0, "truncated error starts with the file name");
+        return;
+    }
+    check(strncmp(err, name, nl) == 0 && err[nl] == ':', "error starts with \"FILE:\"");
+    const char *p = err + nl + 1;
+    if (*p == ' ') return;
+    char *end;
+    unsigned long line = strtoul(p, &end, 10);
+    check(end != p && (*end == ':' || *end == '\0'), "\"FILE:\" then a line number or a space");
+    if (*end == '\0') return; /* truncated inside the number */
+    check(line >= 1 && line <= max_line(text, textlen), "line number within the text");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    unsigned sel = data[0];
+    data++;
+    size--;
+    int is_config = sel & 1u;
+    int inject = (sel >> 1) & 1u;
+    size_t errlen = (sel >> 2) & 1u ? 24 : 512;
+
+    /* An exact-size heap copy, so ASan catches any read past the text. */
+    uint8_t *buf = malloc(size ? size : 1);
+    if (!buf) return 0;
+    memcpy(buf, data, size);
+    const uint8_t *cfg_text = is_config ? buf : (const uint8_t *)fixed_config;
+    size_t cfg_len = is_config ? size : sizeof fixed_config - 1;
+    const uint8_t *lib_text = is_config ? (const uint8_t *)fixed_druglib : buf;
+    size_t lib_len = is_config ? sizeof fixed_druglib - 1 : size;
+
+    /* Canaries around and after the error buffer, a pattern in cfg. */
+    static char errbuf[512 + 16];
+    memset(errbuf, 0x5a, sizeof errbuf);
+    static struct dg_config cfg, before;
+    memset(&cfg, 0xa5, sizeof cfg);
+    memcpy(&before, &cfg, sizeof cfg);
+
+    int64_t live = dg_alloc_live();
+    if (inject) dg_alloc_fail_after(1);
+    int rc = dg_config_parse(&cfg, CFG_NAME, cfg_text, cfg_len, LIB_NAME, lib_text, lib_len, errbuf,
+                             errlen);
+    dg_alloc_fail_after(0);
+    check(dg_alloc_live() == live, "no allocation outlives a parse");
+    for (size_t i = errlen; i < sizeof errbuf; i++)
+        check(errbuf[i] == 0x5a, "nothing written past errlen");
+
+    if (rc == 0) {
+        check(!inject, "the injected failure is reported");
+        check(errbuf[0] == '\0', "success leaves err empty");
+        check_config(&cfg);
+        check_druglib(&cfg.druglib);
+        char hex[65];
+        sha256_of(cfg_text, cfg_len, hex);
+        check(strcmp(cfg.sha256_hex, hex) == 0, "config sha256 of the bytes parsed");
+        sha256_of(lib_text, lib_len, hex);
+        check(strcmp(cfg.druglib.sha256_hex, hex) == 0, "library sha256 of the bytes parsed");
+    } else {
+        check(memcmp(&cfg, &before, sizeof cfg) == 0, "a failed parse leaves *cfg untouched");
+        if (rc == -DG_ENOMEM) {
+            check(inject, "-DG_ENOMEM only under injected failure");
+            check_error(errbuf, errlen, CFG_NAME, cfg_text, 0);
+        } else {
+            check(rc == -DG_ECONFIG, "parse returns 0, -DG_ECONFIG or -DG_ENOMEM");
+            check(!inject, "the injected failure is reported first");
+            check_error(errbuf, errlen, is_config ? CFG_NAME : LIB_NAME, data, size);
+        }
+    }
+    free(buf);
+    return 0;
+}
