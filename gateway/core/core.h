@@ -8,9 +8,10 @@
  * events), synchronously, inside the call that caused it. Single-threaded:
  * one core belongs to one thread (the gateway's loop thread).
  *
- * Rules implemented (docs/rules.md): infusion rate soft (medium alert) and
- * hard (high alert, the drug entry's action: pause by default, latched until
- * an acknowledgement with reset).
+ * Rules: every rule of contract.md, driven by the drug library
+ * (docs/rules.md): pre-start checks, drug limits while running, vital
+ * signs with tiers and condition delays, liveness, command-not-honoured,
+ * dose discrepancy, clock skew, and permit-to-infuse.
  *
  * Alert identity is (bed, condition, source device): one alert with a stable
  * id for as long as the condition lasts, never one alert per message.
@@ -18,6 +19,7 @@
 #ifndef DG_CORE_H
 #define DG_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +41,12 @@ struct dg_core_config {
     const char *id_prefix;
     /* The drug library; borrowed, must outlive the core. */
     const struct dg_druglib *druglib;
+    /* Send permits-to-infuse to running pumps (site setting). */
+    bool permit_to_infuse;
+    /* How much faster than real time device clocks run (simulators only;
+       1 = real devices). Above 1 the clock-skew rule judges only a device's
+       first message. */
+    double device_time_scale;
 };
 
 struct dg_core_stats {
@@ -66,6 +74,12 @@ int dg_core_vitals(dg_core *core, const struct dg_vitals *v, struct dg_now now);
  * that is not active, -DG_EDUP for an ack_id already seen.
  */
 int dg_core_ack(dg_core *core, const struct dg_ack *a, struct dg_now now);
+
+/*
+ * The passage of time: liveness (silent pumps and monitors, stale NIBP),
+ * command-not-honoured, and permits. Call it about every 250 ms.
+ */
+void dg_core_tick(dg_core *core, struct dg_now now);
 
 void dg_core_stats(const dg_core *core, struct dg_core_stats *out);
 

@@ -137,7 +137,8 @@ struct dg_alert {
     double limit;
     char unit[16];
     char limit_source[DG_ID_MAX * 2];
-    enum dg_alert_action action;
+    enum dg_alert_action action;        /* what was requested from the pump */
+    enum dg_alert_action action_wanted; /* the strongest action a rule asked for (core use) */
     bool latched;
     bool acknowledged;
     uint64_t raised_time_ms;

@@ -46,7 +46,7 @@ struct gw {
     dg_link *device, *clinic;
     int links_open;
     uv_signal_t sigint, sigterm;
-    uv_timer_t status_timer, drain_timer;
+    uv_timer_t status_timer, drain_timer, tick_timer;
     uint64_t drain_started_ms;
     int stopping;
     int exit_code;
@@ -375,6 +375,13 @@ static void on_status_timer(uv_timer_t *t)
     publish_status(g, g->clinic, 1);
 }
 
+/* Time passing: liveness, command-not-honoured, permits (core.h). */
+static void on_tick_timer(uv_timer_t *t)
+{
+    struct gw *g = t->data;
+    dg_core_tick(g->core, now_get());
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -422,6 +429,7 @@ static void begin_stop(struct gw *g, const char *why)
     uv_signal_stop(&g->sigint);
     uv_signal_stop(&g->sigterm);
     uv_timer_stop(&g->status_timer);
+    uv_timer_stop(&g->tick_timer);
     publish_status(g, g->device, 0);
     publish_status(g, g->clinic, 0);
     g->drain_started_ms = uv_now(&g->loop);
@@ -512,8 +520,11 @@ int dg_gateway_run(const struct dg_config *cfg)
         return 1;
     }
 
-    struct dg_core_config cc = {
-        .gateway_id = cfg->gateway_id, .id_prefix = g->id_prefix, .druglib = &cfg->druglib};
+    struct dg_core_config cc = {.gateway_id = cfg->gateway_id,
+                                .id_prefix = g->id_prefix,
+                                .druglib = &cfg->druglib,
+                                .permit_to_infuse = cfg->permit_to_infuse,
+                                .device_time_scale = cfg->device_time_scale};
     struct dg_sink sink = {g, sink_alert, sink_alarms, sink_command, sink_audit};
     if ((rc = dg_core_new(&g->core, &cc, &sink)) != 0) goto fail;
     if ((rc = encode_status(g, 0, &g->offline_status, &g->offline_status_len)) != 0) goto fail;
@@ -525,7 +536,8 @@ int dg_gateway_run(const struct dg_config *cfg)
     uv_signal_start(&g->sigterm, on_signal, SIGTERM);
     uv_timer_init(&g->loop, &g->status_timer);
     uv_timer_init(&g->loop, &g->drain_timer);
-    g->status_timer.data = g->drain_timer.data = g;
+    uv_timer_init(&g->loop, &g->tick_timer);
+    g->status_timer.data = g->drain_timer.data = g->tick_timer.data = g;
 
     DG_INFO("gateway",
             "msg=\"starting\" version=%s gateway=%s site=%s root=%s config=%s config_sha256=%s "
@@ -563,6 +575,7 @@ int dg_gateway_run(const struct dg_config *cfg)
     dg_link_subscribe(g->clinic, t, 1);
     uint64_t every = (uint64_t)cfg->status_interval_s * 1000u;
     uv_timer_start(&g->status_timer, on_status_timer, every, every);
+    uv_timer_start(&g->tick_timer, on_tick_timer, 250, 250);
 
     uv_run(&g->loop, UV_RUN_DEFAULT);
     goto done;

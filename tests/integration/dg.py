@@ -9,15 +9,21 @@ bad-input tests (so the tests do not trust the project's own encoder).
 import json
 import os
 import struct
+import time
 
 import harness
 
 DRUG_LIBRARY = os.path.join(harness.SOURCE_DIR, "gateway", "etc", "drug-library.yaml")
 
 
+SIM_SPEED = 240  # run_sim's default --speed; the gateway is told device clocks run this fast
+
+
 def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", **extra):
     """Write a gateway config for env's broker; return its path. extra: more
-    top-level YAML text under `gateway:` as key=value (e.g. log_level="debug")."""
+    keys under `gateway:` as key=value (e.g. log_level="debug"). By default
+    device_time_scale is SIM_SPEED (the simulator's clock runs that fast)."""
+    extra.setdefault("device_time_scale", SIM_SPEED)
     gw_lines = "".join("  %s: %s\n" % (k, v) for k, v in extra.items())
     text = (
         "gateway:\n"
@@ -81,7 +87,7 @@ def messages(proc, type_=None):
     return out
 
 
-def run_sim(env, scenario="normal", beds=1, speed=240, pre_min=1, session_min=40, post_min=2,
+def run_sim(env, scenario="normal", beds=1, speed=SIM_SPEED, pre_min=1, session_min=40, post_min=2,
             extra=(), name="sim"):
     """Start dosegate-sim for `beds` beds; returns the Proc (wait() for it)."""
     argv = [env.bin("dosegate-sim"), "--url", env.url, "--certs", env.certdir,
@@ -141,8 +147,11 @@ def pb_double(field, value):
 
 
 def telemetry(pump_id, seq=1, bed_id="bed-1", rate_ml_per_h=52.5, weight_kg=70.0, state=3,
-              device_time_ms=1763700000000, session="s-test", conc=1.0):
-    """A PumpTelemetry (schema 1) encoded field by field (proto/dosegate.proto)."""
+              device_time_ms=None, session="s-test", conc=1.0):
+    """A PumpTelemetry (schema 1) encoded field by field (proto/dosegate.proto).
+    device_time_ms defaults to now (a right clock)."""
+    if device_time_ms is None:
+        device_time_ms = int(time.time() * 1000)
     program = (pb_bytes(1, "ketamine-trd") + pb_bytes(2, "infusion-clinic") +
                pb_double(3, conc) + pb_double(4, weight_kg) + pb_double(5, 0.5) +
                pb_double(6, 40.0) + pb_double(7, rate_ml_per_h))

@@ -36,7 +36,7 @@ class Reconnect(unittest.TestCase):
                                                             rate_ml_per_h=525.0), check=True)
             harness.wait_until(lambda: dg.messages(alerts, "AlertEvent"), 15,
                                what="an alert after the reconnect")
-            self.assertEqual(dg.messages(alerts, "AlertEvent")[0]["condition"], "rate-hard")
+            self.assertEqual(dg.messages(alerts, "AlertEvent")[0]["condition"], "rate")
             types = [l for l in gw.stderr().splitlines() if "event=link.down" in l]
             self.assertTrue(types, "link.down not audited")
             self.assertEqual(gw.terminate(10), 0, gw.log())

@@ -19,9 +19,9 @@ class OverrateSession(unittest.TestCase):
             sim = dg.run_sim(env, scenario="overrate", beds=1)
             self.assertEqual(sim.wait(120), 0, sim.log())
 
-            # The alert: raised once, high, physiological, rate-hard, pause requested.
+            # The alert: raised once, high, physiological, rate, pause requested.
             alerts = dg.messages(watch, "AlertEvent")
-            raises = [a for a in alerts if a["phase"] == "raise" and a["condition"] == "rate-hard"]
+            raises = [a for a in alerts if a["phase"] == "raise" and a["condition"] == "rate"]
             self.assertEqual(len(raises), 1, alerts)
             a = raises[0]
             self.assertEqual(a["priority"], "high")

@@ -89,13 +89,12 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     f->live_before = dg_alloc_live();
+    dg_druglib_defaults(&f->lib);
     f->lib.n_drugs = 1;
     struct dg_drug *d = &f->lib.drugs[0];
     snprintf(d->id, sizeof d->id, "ketamine-trd");
     snprintf(d->care_area, sizeof d->care_area, "infusion-clinic");
-    d->rate_mg_per_kg_h.soft = 1.125;
-    d->rate_mg_per_kg_h.hard = 1.5;
-    d->rate_hard_action = DG_ACTION_PAUSE;
+    dg_drug_defaults(d, 1);
     struct dg_sink sink = {&f->rec, on_alert, on_alarms, on_command, on_audit};
     struct dg_core_config cfg = {.gateway_id = "gw-t", .id_prefix = "t1", .druglib = &f->lib};
     assert_int_equal(dg_core_new(&f->core, &cfg, &sink), 0);
@@ -124,7 +123,7 @@ static struct dg_telemetry tele(struct fx *f, enum dg_pump_state st, double rate
     snprintf(t.patient_ref, sizeof t.patient_ref, "pt-1");
     snprintf(t.session_id, sizeof t.session_id, "s-1");
     t.seq = ++f->seq;
-    t.device_time_ms = 1763700000000ull + t.seq * 1000;
+    t.device_time_ms = 1763700000000ull + t.seq * 100; /* within the skew limit of NOW */
     t.state = st;
     t.has_program = true;
     snprintf(t.program.drug_code, sizeof t.program.drug_code, "ketamine-trd");
@@ -156,35 +155,35 @@ static void normal_rate_raises_nothing(void **state)
     assert_int_equal(f->rec.n_snaps, 0);
 }
 
-/* The hard limit at, just below and just above its threshold. */
+/* The hard limit at, just below and just above its threshold: the rate
+   alert escalates from medium to high and the pump is asked to pause. */
 static void rate_hard_threshold(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(feed(f, DG_PUMP_RUNNING, 1.5), 0); /* at: soft only */
     assert_int_equal(f->rec.n_alerts, 1);
-    assert_string_equal(f->rec.alerts[0].condition, "rate-soft");
+    assert_string_equal(f->rec.alerts[0].condition, "rate");
+    assert_int_equal(f->rec.phases[0], DG_PHASE_RAISE);
     assert_int_equal(f->rec.alerts[0].priority, DG_PRIO_MEDIUM);
+    assert_string_equal(f->rec.alerts[0].limit_source, "ketamine-trd.rate_mg_per_kg_h.soft");
     assert_int_equal(f->rec.n_cmds, 0);
 
     assert_int_equal(feed(f, DG_PUMP_RUNNING, 1.5001), 0); /* above: hard */
     assert_int_equal(f->rec.n_cmds, 1);
     assert_int_equal(f->rec.cmds[0].action, DG_CMD_PAUSE);
     assert_string_equal(f->rec.cmds[0].pump_id, "pump-1");
-    /* rate-hard raised, rate-soft cleared */
-    int raised_hard = 0, cleared_soft = 0;
-    for (int i = 0; i < f->rec.n_alerts; i++) {
-        if (!strcmp(f->rec.alerts[i].condition, "rate-hard") && f->rec.phases[i] == DG_PHASE_RAISE)
-            raised_hard = 1;
-        if (!strcmp(f->rec.alerts[i].condition, "rate-soft") && f->rec.phases[i] == DG_PHASE_CLEAR)
-            cleared_soft = 1;
-    }
-    assert_true(raised_hard && cleared_soft);
+    assert_int_equal(f->rec.n_alerts, 2);
+    assert_int_equal(f->rec.phases[1], DG_PHASE_ESCALATE);
+    assert_string_equal(f->rec.alerts[1].alert_id, f->rec.alerts[0].alert_id);
+    assert_int_equal(f->rec.alerts[1].priority, DG_PRIO_HIGH);
+    assert_int_equal(f->rec.alerts[1].action, DG_ACTION_PAUSE);
+    assert_true(f->rec.alerts[1].latched);
+    assert_string_equal(f->rec.alerts[1].limit_source, "ketamine-trd.rate_mg_per_kg_h.hard");
     assert_int_equal(f->rec.snap_n, 1);
-    assert_string_equal(f->rec.snap_conditions[0], "rate-hard");
+    assert_string_equal(f->rec.snap_conditions[0], "rate");
     assert_true(f->rec.snap_latched[0]);
     assert_int_equal(f->rec.snap_highest, DG_PRIO_HIGH);
-    assert_string_equal(f->rec.cmds[0].reason_alert_id,
-                        f->rec.alerts[f->rec.n_alerts - 1].alert_id);
+    assert_string_equal(f->rec.cmds[0].reason_alert_id, f->rec.alerts[0].alert_id);
 }
 
 static void rate_soft_threshold_and_clear(void **state)
@@ -196,15 +195,19 @@ static void rate_soft_threshold_and_clear(void **state)
     assert_int_equal(f->rec.n_alerts, 1);
     assert_int_equal(f->rec.phases[0], DG_PHASE_RAISE);
     assert_false(f->rec.alerts[0].latched);
-    /* one alert, not one per message */
+    /* one alert, not one per message; small moves are not news */
     for (int i = 0; i < 10; i++)
-        feed(f, DG_PUMP_RUNNING, 1.2);
+        feed(f, DG_PUMP_RUNNING, 1.13);
     assert_int_equal(f->rec.n_alerts, 1);
+    /* a move of 10 % of the limit or more is an update */
+    feed(f, DG_PUMP_RUNNING, 1.25);
+    assert_int_equal(f->rec.n_alerts, 2);
+    assert_int_equal(f->rec.phases[1], DG_PHASE_UPDATE);
     /* back under: cleared, snapshot empty */
     assert_int_equal(feed(f, DG_PUMP_RUNNING, 1.0), 0);
-    assert_int_equal(f->rec.n_alerts, 2);
-    assert_int_equal(f->rec.phases[1], DG_PHASE_CLEAR);
-    assert_string_equal(f->rec.alerts[1].alert_id, f->rec.alerts[0].alert_id);
+    assert_int_equal(f->rec.n_alerts, 3);
+    assert_int_equal(f->rec.phases[2], DG_PHASE_CLEAR);
+    assert_string_equal(f->rec.alerts[2].alert_id, f->rec.alerts[0].alert_id);
     assert_int_equal(f->rec.snap_n, 0);
     assert_int_equal(f->rec.snap_highest, DG_PRIO_NONE);
     assert_int_equal(f->rec.n_cmds, 0);
@@ -242,6 +245,7 @@ static void hard_alert_latches_until_reset(void **state)
     assert_int_equal(dg_core_ack(f->core, &ack, NOW), 0);
     assert_int_equal(f->rec.phases[f->rec.n_alerts - 1], DG_PHASE_CLEAR);
     assert_int_equal(f->rec.snap_n, 0);
+    assert_string_equal(f->rec.audit_types[f->rec.n_audit - 2], "alert.reset");
     assert_string_equal(f->rec.audit_types[f->rec.n_audit - 1], "alert.clear");
     assert_string_equal(f->rec.audit_participants[f->rec.n_audit - 1], "nurse-7");
     /* unknown alert */
