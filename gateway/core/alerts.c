@@ -173,8 +173,8 @@ static struct dg_pump *action_target(dg_core *c, struct dg_bed *b, const struct 
     const char *id = f->pump_id && f->pump_id[0] ? f->pump_id : b->pump_id;
     if (!id[0]) return NULL;
     struct dg_pump *p = dg_pump_find(c, id);
-    if (!p || !p->have_last) return NULL;
-    switch (p->last.state) {
+    if (!p) return NULL;
+    switch (p->state) {
     case DG_PUMP_RUNNING:
     case DG_PUMP_PROGRAMMED:
     case DG_PUMP_IDLE:

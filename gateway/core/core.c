@@ -149,6 +149,7 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
     struct dg_bed *b = dg_bed_get(c, t->bed_id);
     if (!b) return -DG_ENOMEM;
     if (!same_session) session_reset(p, t);
+    p->state = t->state;
     dg_copy_str(p->bed_id, sizeof p->bed_id, t->bed_id);
     dg_copy_str(b->pump_id, sizeof b->pump_id, p->id);
 
