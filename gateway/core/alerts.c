@@ -201,7 +201,6 @@ static void request_action(dg_core *c, struct dg_bed *b, struct dg_alert *a,
     a->action = action;
     a->latched = true;
     dg_copy_str(a->pump_id, sizeof a->pump_id, p->id);
-    p->permit_withheld = true;
     dg_command_send(c, p, action == DG_ACTION_STOP ? DG_CMD_STOP : DG_CMD_PAUSE, a, reason, now, 0);
 }
 
@@ -358,10 +357,8 @@ int dg_alert_ack(dg_core *c, const struct dg_ack *ack, struct dg_now now)
         dg_audit_emit(c, "alert.reset", "U", DG_OUTCOME_SUCCESS, DG_PART_USER, ack->user_id,
                       "alert", a->alert_id, detail);
         alert_clear(c, b, a, now, ack->user_id);
-        if (p && !dg_alert_latched_for_pump(b, pump_id)) {
-            p->permit_withheld = false;
-            p->pending.active = false;
-        }
+        /* Permits resume on the next tick if nothing else holds them. */
+        if (p && !dg_alert_latched_for_pump(b, pump_id)) p->pending.active = false;
         return 0;
     }
     emit_snapshot(c, b, now);

@@ -1,5 +1,8 @@
 /*
- * test_core.c — the interlock core, table-driven, time passed in, no sleeps.
+ * test_core.c — the interlock core's lifecycle and clock: alert phases,
+ * latches and acknowledgements, dedup, liveness, commands not honoured,
+ * permits and clock skew. Table-driven where it helps, time passed in, no
+ * sleeps. Rule thresholds are in test_rules_pump.c and test_rules_vitals.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,141 +10,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "core_fixture.h"
 
-#include "core/alloc.h"
-#include "core/core.h"
-#include "core/error.h"
-
-/* ------------------------------------------------------------ recording sink */
-
-#define MAXREC 64
-
-struct rec {
-    int n_alerts, n_snaps, n_cmds, n_audit;
-    struct dg_alert alerts[MAXREC];
-    enum dg_alert_phase phases[MAXREC];
-    struct dg_command cmds[MAXREC];
-    char audit_types[MAXREC][32];
-    char audit_participants[MAXREC][DG_ID_MAX];
-    /* last snapshot */
-    char snap_bed[DG_ID_MAX];
-    size_t snap_n;
-    char snap_conditions[8][DG_ID_MAX];
-    bool snap_latched[8];
-    bool snap_acked[8];
-    enum dg_priority snap_highest;
-    uint64_t snap_seq;
-};
-
-static void on_alert(void *ctx, const struct dg_alert_event *ev)
-{
-    struct rec *r = ctx;
-    assert_true(r->n_alerts < MAXREC);
-    r->phases[r->n_alerts] = ev->phase;
-    r->alerts[r->n_alerts++] = *ev->alert;
-}
-
-static void on_alarms(void *ctx, const struct dg_alarm_snapshot *s)
-{
-    struct rec *r = ctx;
-    r->n_snaps++;
-    snprintf(r->snap_bed, sizeof r->snap_bed, "%s", s->bed_id);
-    r->snap_n = s->n_alerts;
-    r->snap_highest = s->highest;
-    r->snap_seq = s->seq;
-    for (size_t i = 0; i < s->n_alerts && i < 8; i++) {
-        snprintf(r->snap_conditions[i], DG_ID_MAX, "%s", s->alerts[i]->condition);
-        r->snap_latched[i] = s->alerts[i]->latched;
-        r->snap_acked[i] = s->alerts[i]->acknowledged;
-    }
-}
-
-static void on_command(void *ctx, const struct dg_command *cmd)
-{
-    struct rec *r = ctx;
-    assert_true(r->n_cmds < MAXREC);
-    r->cmds[r->n_cmds++] = *cmd;
-}
-
-static void on_audit(void *ctx, const struct dg_audit_event *ev)
-{
-    struct rec *r = ctx;
-    assert_true(r->n_audit < MAXREC);
-    snprintf(r->audit_types[r->n_audit], 32, "%s", ev->event_type);
-    snprintf(r->audit_participants[r->n_audit], DG_ID_MAX, "%s", ev->participant_id);
-    r->n_audit++;
-}
-
-/* ------------------------------------------------------------ fixture */
-
-struct fx {
-    struct dg_druglib lib;
-    struct rec rec;
-    dg_core *core;
-    int64_t live_before;
-    uint64_t seq;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    f->live_before = dg_alloc_live();
-    dg_druglib_defaults(&f->lib);
-    f->lib.n_drugs = 1;
-    struct dg_drug *d = &f->lib.drugs[0];
-    snprintf(d->id, sizeof d->id, "ketamine-trd");
-    snprintf(d->care_area, sizeof d->care_area, "infusion-clinic");
-    dg_drug_defaults(d, 1);
-    struct dg_sink sink = {&f->rec, on_alert, on_alarms, on_command, on_audit};
-    struct dg_core_config cfg = {.gateway_id = "gw-t", .id_prefix = "t1", .druglib = &f->lib};
-    assert_int_equal(dg_core_new(&f->core, &cfg, &sink), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    dg_core_free(f->core);
-    assert_int_equal(dg_alloc_live(), f->live_before);
-    free(f);
-    return 0;
-}
-
-static const struct dg_now NOW = {.mono_ms = 1000, .wall_ms = 1763700000000ull};
-
-/* Telemetry for a 70 kg patient at 1 mg/mL, running at rate_mg_kg_h. */
-static struct dg_telemetry tele(struct fx *f, enum dg_pump_state st, double rate_mg_kg_h)
-{
-    struct dg_telemetry t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.pump_id, sizeof t.pump_id, "pump-1");
-    snprintf(t.bed_id, sizeof t.bed_id, "bed-1");
-    snprintf(t.patient_ref, sizeof t.patient_ref, "pt-1");
-    snprintf(t.session_id, sizeof t.session_id, "s-1");
-    t.seq = ++f->seq;
-    t.device_time_ms = 1763700000000ull + t.seq * 100; /* within the skew limit of NOW */
-    t.state = st;
-    t.has_program = true;
-    snprintf(t.program.drug_code, sizeof t.program.drug_code, "ketamine-trd");
-    snprintf(t.program.care_area, sizeof t.program.care_area, "infusion-clinic");
-    t.program.concentration_mg_per_ml = 1.0;
-    t.program.patient_weight_kg = 70.0;
-    t.program.dose_mg_per_kg = 0.5;
-    t.program.duration_min = 40;
-    t.rate_ml_per_h = rate_mg_kg_h * 70.0 / 1.0;
-    t.program.rate_ml_per_h = t.rate_ml_per_h;
-    return t;
-}
+#define setup    fx_setup
+#define teardown fx_teardown
 
 static int feed(struct fx *f, enum dg_pump_state st, double rate)
 {
-    struct dg_telemetry t = tele(f, st, rate);
-    return dg_core_telemetry(f->core, &t, NOW);
+    struct dg_telemetry t = fx_tele(f, st, rate);
+    return fx_send_tele(f, &t);
 }
+
+/* The snapshot of bed-1 as last published. */
+#define SNAP (f->rec.snaps[0])
 
 /* ------------------------------------------------------------ tests */
 
@@ -179,10 +60,10 @@ static void rate_hard_threshold(void **state)
     assert_int_equal(f->rec.alerts[1].action, DG_ACTION_PAUSE);
     assert_true(f->rec.alerts[1].latched);
     assert_string_equal(f->rec.alerts[1].limit_source, "ketamine-trd.rate_mg_per_kg_h.hard");
-    assert_int_equal(f->rec.snap_n, 1);
-    assert_string_equal(f->rec.snap_conditions[0], "rate");
-    assert_true(f->rec.snap_latched[0]);
-    assert_int_equal(f->rec.snap_highest, DG_PRIO_HIGH);
+    assert_int_equal(SNAP.n, 1);
+    assert_string_equal(SNAP.conditions[0], "rate");
+    assert_true(SNAP.latched[0]);
+    assert_int_equal(SNAP.highest, DG_PRIO_HIGH);
     assert_string_equal(f->rec.cmds[0].reason_alert_id, f->rec.alerts[0].alert_id);
 }
 
@@ -208,8 +89,8 @@ static void rate_soft_threshold_and_clear(void **state)
     assert_int_equal(f->rec.n_alerts, 3);
     assert_int_equal(f->rec.phases[2], DG_PHASE_CLEAR);
     assert_string_equal(f->rec.alerts[2].alert_id, f->rec.alerts[0].alert_id);
-    assert_int_equal(f->rec.snap_n, 0);
-    assert_int_equal(f->rec.snap_highest, DG_PRIO_NONE);
+    assert_int_equal(SNAP.n, 0);
+    assert_int_equal(SNAP.highest, DG_PRIO_NONE);
     assert_int_equal(f->rec.n_cmds, 0);
 }
 
@@ -223,7 +104,7 @@ static void hard_alert_latches_until_reset(void **state)
     /* pump obeys: paused, rate 0 — the latched alert stays */
     feed(f, DG_PUMP_PAUSED, 0);
     feed(f, DG_PUMP_PAUSED, 0);
-    assert_int_equal(f->rec.snap_n, 1);
+    assert_int_equal(SNAP.n, 1);
     assert_int_equal(f->rec.n_cmds, 1); /* no command storm */
     int before = f->rec.n_alerts;
 
@@ -232,35 +113,35 @@ static void hard_alert_latches_until_reset(void **state)
     snprintf(ack.alert_id, sizeof ack.alert_id, "%s", id);
     snprintf(ack.user_id, sizeof ack.user_id, "nurse-7");
     snprintf(ack.ack_id, sizeof ack.ack_id, "ack-1");
-    assert_int_equal(dg_core_ack(f->core, &ack, NOW), 0);
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), 0);
     assert_int_equal(f->rec.phases[before], DG_PHASE_ACKNOWLEDGE);
-    assert_int_equal(f->rec.snap_n, 1);
-    assert_true(f->rec.snap_acked[0]);
+    assert_int_equal(SNAP.n, 1);
+    assert_true(SNAP.acked[0]);
     /* redelivered ack: processed once */
-    assert_int_equal(dg_core_ack(f->core, &ack, NOW), -DG_EDUP);
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), -DG_EDUP);
 
     /* ack with reset: cleared, by that user, audited */
     ack.reset = true;
     snprintf(ack.ack_id, sizeof ack.ack_id, "ack-2");
-    assert_int_equal(dg_core_ack(f->core, &ack, NOW), 0);
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), 0);
     assert_int_equal(f->rec.phases[f->rec.n_alerts - 1], DG_PHASE_CLEAR);
-    assert_int_equal(f->rec.snap_n, 0);
+    assert_int_equal(SNAP.n, 0);
     assert_string_equal(f->rec.audit_types[f->rec.n_audit - 2], "alert.reset");
     assert_string_equal(f->rec.audit_types[f->rec.n_audit - 1], "alert.clear");
     assert_string_equal(f->rec.audit_participants[f->rec.n_audit - 1], "nurse-7");
     /* unknown alert */
     snprintf(ack.ack_id, sizeof ack.ack_id, "ack-3");
-    assert_int_equal(dg_core_ack(f->core, &ack, NOW), -DG_ENOTFOUND);
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), -DG_ENOTFOUND);
 }
 
 static void duplicate_sequence_processed_once(void **state)
 {
     struct fx *f = *state;
-    struct dg_telemetry t = tele(f, DG_PUMP_RUNNING, 7.5);
-    assert_int_equal(dg_core_telemetry(f->core, &t, NOW), 0);
-    assert_int_equal(dg_core_telemetry(f->core, &t, NOW), -DG_EDUP);
+    struct dg_telemetry t = fx_tele(f, DG_PUMP_RUNNING, 7.5);
+    assert_int_equal(fx_send_tele(f, &t), 0);
+    assert_int_equal(fx_send_tele(f, &t), -DG_EDUP);
     t.seq--; /* out of order, older */
-    assert_int_equal(dg_core_telemetry(f->core, &t, NOW), -DG_EDUP);
+    assert_int_equal(fx_send_tele(f, &t), -DG_EDUP);
     assert_int_equal(f->rec.n_cmds, 1);
     struct dg_core_stats st;
     dg_core_stats(f->core, &st);
@@ -268,37 +149,25 @@ static void duplicate_sequence_processed_once(void **state)
     /* a new session restarts numbering */
     t.seq = 1;
     snprintf(t.session_id, sizeof t.session_id, "s-2");
-    assert_int_equal(dg_core_telemetry(f->core, &t, NOW), 0);
-}
-
-static void not_running_or_no_weight_never_alerts(void **state)
-{
-    struct fx *f = *state;
-    feed(f, DG_PUMP_PROGRAMMED, 7.5);
-    feed(f, DG_PUMP_PAUSED, 7.5);
-    struct dg_telemetry t = tele(f, DG_PUMP_RUNNING, 7.5);
-    t.program.patient_weight_kg = 0; /* rate in mg/kg/h unknown */
-    dg_core_telemetry(f->core, &t, NOW);
-    t = tele(f, DG_PUMP_RUNNING, 7.5);
-    snprintf(t.program.drug_code, sizeof t.program.drug_code, "other-drug");
-    dg_core_telemetry(f->core, &t, NOW);
-    assert_int_equal(f->rec.n_alerts, 0);
+    assert_int_equal(fx_send_tele(f, &t), 0);
 }
 
 static void alerts_are_per_bed(void **state)
 {
     struct fx *f = *state;
     feed(f, DG_PUMP_RUNNING, 7.5);
-    struct dg_telemetry t = tele(f, DG_PUMP_RUNNING, 0.75);
+    struct dg_telemetry t = fx_tele(f, DG_PUMP_RUNNING, 0.75);
     snprintf(t.pump_id, sizeof t.pump_id, "pump-2");
     snprintf(t.bed_id, sizeof t.bed_id, "bed-2");
-    assert_int_equal(dg_core_telemetry(f->core, &t, NOW), 0);
+    snprintf(t.patient_ref, sizeof t.patient_ref, "pt-2");
+    assert_int_equal(fx_send_tele(f, &t), 0);
     struct dg_core_stats st;
     dg_core_stats(f->core, &st);
     assert_int_equal(st.pumps, 2);
     assert_int_equal(st.beds, 2);
     assert_int_equal(st.active_alerts, 1);
-    assert_string_equal(f->rec.snap_bed, "bed-1");
+    assert_string_equal(f->rec.snaps[0].bed, "bed-1");
+    assert_string_equal(f->rec.snaps[1].bed, "");
 }
 
 static void out_of_memory_is_reported_not_crashed(void **state)
@@ -306,12 +175,247 @@ static void out_of_memory_is_reported_not_crashed(void **state)
     struct fx *f = *state;
     for (uint64_t n = 1; n < 12; n++) {
         dg_alloc_fail_after(n);
-        struct dg_telemetry t = tele(f, DG_PUMP_RUNNING, 7.5);
+        struct dg_telemetry t = fx_tele(f, DG_PUMP_RUNNING, 7.5);
         snprintf(t.pump_id, sizeof t.pump_id, "pump-oom-%llu", (unsigned long long)n);
-        int rc = dg_core_telemetry(f->core, &t, NOW);
+        int rc = fx_send_tele(f, &t);
         assert_true(rc == 0 || rc == -DG_ENOMEM);
         dg_alloc_fail_after(0);
     }
+}
+
+/* A hard tier without an action does not latch: it deescalates and clears. */
+static void unlatched_alert_deescalates_then_clears(void **state)
+{
+    struct fx *f = fx_new();
+    f->lib.drugs[0].rate_hard_action = DG_ACTION_NONE;
+    fx_start(f);
+    *state = f;
+    feed(f, DG_PUMP_RUNNING, 2.0);
+    feed(f, DG_PUMP_RUNNING, 1.2);
+    feed(f, DG_PUMP_RUNNING, 1.0);
+    assert_int_equal(f->rec.n_alerts, 3);
+    assert_int_equal(f->rec.phases[0], DG_PHASE_RAISE);
+    assert_int_equal(f->rec.alerts[0].priority, DG_PRIO_HIGH);
+    assert_false(f->rec.alerts[0].latched);
+    assert_int_equal(f->rec.phases[1], DG_PHASE_DEESCALATE);
+    assert_int_equal(f->rec.alerts[1].priority, DG_PRIO_MEDIUM);
+    assert_int_equal(f->rec.phases[2], DG_PHASE_CLEAR);
+    assert_int_equal(f->rec.n_cmds, 0);
+    assert_int_equal(SNAP.n, 0);
+}
+
+/* Pump telemetry silent while running: medium after 5 s, high after 30 s
+   (gateway monotonic clock), cleared by the next message. */
+static void pump_silent_tiers(void **state)
+{
+    struct fx *f = *state;
+    feed(f, DG_PUMP_RUNNING, 0.75);
+    fx_advance(f, 5000);
+    fx_tick(f);
+    assert_int_equal(fx_count(f, "pump-silent", 0), 0); /* at 5 s: not yet */
+    fx_advance(f, 1);
+    fx_tick(f);
+    enum dg_alert_phase ph;
+    const struct dg_alert *a = fx_last(f, "pump-silent", &ph);
+    assert_non_null(a);
+    assert_int_equal(ph, DG_PHASE_RAISE);
+    assert_int_equal(a->priority, DG_PRIO_MEDIUM);
+    assert_int_equal(a->kind, DG_KIND_TECHNICAL);
+    fx_advance(f, 25000);
+    fx_tick(f);
+    assert_int_equal(fx_count(f, "pump-silent", DG_PHASE_ESCALATE), 1);
+    assert_int_equal(fx_last(f, "pump-silent", NULL)->priority, DG_PRIO_HIGH);
+    feed(f, DG_PUMP_RUNNING, 0.75);
+    fx_last(f, "pump-silent", &ph);
+    assert_int_equal(ph, DG_PHASE_CLEAR);
+    assert_false(fx_active(f, "bed-1", "pump-silent"));
+    /* a pump that is not running is not expected to talk */
+    feed(f, DG_PUMP_COMPLETE, 0);
+    fx_advance(f, 60000);
+    fx_tick(f);
+    assert_int_equal(fx_count(f, "pump-silent", DG_PHASE_RAISE), 1);
+}
+
+/* Continuous vitals silent while the bed's pump runs: 10 s medium, 60 s high. */
+static void vitals_silent_tiers(void **state)
+{
+    struct fx *f = *state;
+    feed(f, DG_PUMP_RUNNING, 0.75);
+    struct dg_vitals v = fx_vitals(f);
+    fx_send_vitals(f, &v);
+    for (int i = 0; i < 10; i++) { /* pump keeps talking; vitals do not */
+        fx_advance(f, 1000);
+        feed(f, DG_PUMP_RUNNING, 0.75);
+        fx_tick(f);
+    }
+    assert_int_equal(fx_count(f, "vitals-silent", 0), 0); /* exactly 10 s */
+    fx_advance(f, 1);
+    fx_tick(f);
+    assert_int_equal(fx_count(f, "vitals-silent", DG_PHASE_RAISE), 1);
+    assert_int_equal(fx_last(f, "vitals-silent", NULL)->priority, DG_PRIO_MEDIUM);
+    for (int i = 0; i < 50; i++) {
+        fx_advance(f, 1000);
+        feed(f, DG_PUMP_RUNNING, 0.75);
+        fx_tick(f);
+    }
+    assert_int_equal(fx_count(f, "vitals-silent", DG_PHASE_ESCALATE), 1);
+    assert_int_equal(fx_last(f, "vitals-silent", NULL)->priority, DG_PRIO_HIGH);
+    v = fx_vitals(f);
+    fx_send_vitals(f, &v);
+    assert_int_equal(fx_count(f, "vitals-silent", DG_PHASE_CLEAR), 1);
+}
+
+/* No NIBP for more than 15 min while running: a low technical alert. */
+static void nibp_stale(void **state)
+{
+    struct fx *f = *state;
+    struct dg_vitals v = fx_vitals(f);
+    fx_nibp(&v, 120, 78);
+    fx_send_vitals(f, &v);
+    feed(f, DG_PUMP_RUNNING, 0.75);
+    for (int s = 0; s < 15 * 60; s += 5) {
+        fx_advance(f, 5000);
+        feed(f, DG_PUMP_RUNNING, 0.75);
+        v = fx_vitals(f);
+        fx_send_vitals(f, &v);
+        fx_tick(f);
+    }
+    assert_int_equal(fx_count(f, "nibp-stale", 0), 0); /* 15 min exactly */
+    fx_advance(f, 1000);
+    fx_tick(f);
+    const struct dg_alert *a = fx_last(f, "nibp-stale", NULL);
+    assert_non_null(a);
+    assert_int_equal(a->priority, DG_PRIO_LOW);
+    v = fx_vitals(f);
+    fx_nibp(&v, 121, 79);
+    fx_send_vitals(f, &v);
+    assert_int_equal(fx_count(f, "nibp-stale", DG_PHASE_CLEAR), 1);
+}
+
+/* A pause the pump does not obey: 5 s after the command, a report that it
+   still runs escalates the alert and asks for a stop. */
+static void command_not_honoured_escalates_to_stop(void **state)
+{
+    struct fx *f = *state;
+    feed(f, DG_PUMP_RUNNING, 7.5);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_PAUSE), 1);
+    fx_advance(f, 4999);
+    feed(f, DG_PUMP_RUNNING, 7.5);
+    fx_tick(f);
+    assert_int_equal(fx_count(f, "rate", DG_PHASE_ESCALATE), 0);
+    fx_advance(f, 1);
+    fx_tick(f);
+    assert_int_equal(fx_count(f, "rate", DG_PHASE_ESCALATE), 1);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_STOP), 1);
+    assert_int_equal(fx_last(f, "rate", NULL)->action, DG_ACTION_STOP);
+    bool audited = false;
+    for (int i = 0; i < f->rec.n_audit; i++)
+        audited |= strcmp(f->rec.audit_types[i], "command.not_honoured") == 0;
+    assert_true(audited);
+    /* no storm: the stop gets its own 5 s, escalation happens once more at most */
+    for (int i = 0; i < 20; i++) {
+        fx_advance(f, 1000);
+        feed(f, DG_PUMP_RUNNING, 7.5);
+        fx_tick(f);
+    }
+    assert_int_equal(fx_count(f, "rate", DG_PHASE_ESCALATE), 2);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_STOP), 1);
+    /* honoured at last */
+    feed(f, DG_PUMP_STOPPED, 0);
+    audited = false;
+    for (int i = 0; i < f->rec.n_audit; i++)
+        audited |= strcmp(f->rec.audit_types[i], "command.honoured") == 0;
+    assert_true(audited);
+}
+
+static int setup_permits(void **state)
+{
+    struct fx *f = fx_new();
+    f->permit_to_infuse = true;
+    fx_start(f);
+    *state = f;
+    return 0;
+}
+
+/* Permits: every second to each running pump, valid 5 s; withheld while a
+   latched alert stands for the pump; never to a pump that is not running. */
+static void permits_follow_running_and_latches(void **state)
+{
+    struct fx *f = *state;
+    feed(f, DG_PUMP_PROGRAMMED, 0.75);
+    fx_tick(f);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_PERMIT), 0);
+    feed(f, DG_PUMP_RUNNING, 0.75);
+    fx_tick(f);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_PERMIT), 1);
+    const struct dg_command *c = &f->rec.cmds[f->rec.n_cmds - 1];
+    assert_int_equal(c->permit_valid_until_ms, f->now.wall_ms + 5000);
+    fx_advance(f, 999);
+    fx_tick(f);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_PERMIT), 1);
+    fx_advance(f, 1);
+    fx_tick(f);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_PERMIT), 2);
+    /* overrate: latched pause; the permit is let lapse */
+    feed(f, DG_PUMP_RUNNING, 7.5);
+    for (int i = 0; i < 5; i++) {
+        fx_advance(f, 1000);
+        fx_tick(f);
+    }
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_PERMIT), 2);
+    bool withheld = false;
+    for (int i = 0; i < f->rec.n_audit; i++)
+        withheld |= strcmp(f->rec.audit_types[i], "permit.withheld") == 0;
+    assert_true(withheld);
+    /* reset by a clinician, restarted at the pump: permits again */
+    feed(f, DG_PUMP_PAUSED, 0);
+    const struct dg_alert *a = fx_last(f, "rate", NULL);
+    struct dg_ack ack = {.reset = true};
+    snprintf(ack.alert_id, sizeof ack.alert_id, "%s", a->alert_id);
+    snprintf(ack.user_id, sizeof ack.user_id, "nurse-1");
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), 0);
+    feed(f, DG_PUMP_RUNNING, 0.75);
+    fx_advance(f, 1000);
+    fx_tick(f);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_PERMIT), 3);
+}
+
+/* A device clock more than 30 s off raises a low advisory; back in line, it clears. */
+static void clock_skew_advisory(void **state)
+{
+    struct fx *f = *state;
+    struct dg_telemetry t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
+    t.device_time_ms = f->now.wall_ms + 30000; /* at the limit */
+    fx_send_tele(f, &t);
+    assert_int_equal(fx_count(f, "clock-skew", 0), 0);
+    t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
+    t.device_time_ms = f->now.wall_ms + 30001;
+    fx_send_tele(f, &t);
+    const struct dg_alert *a = fx_last(f, "clock-skew", NULL);
+    assert_non_null(a);
+    assert_int_equal(a->kind, DG_KIND_ADVISORY);
+    assert_int_equal(a->priority, DG_PRIO_LOW);
+    t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
+    t.device_time_ms = f->now.wall_ms - 1000;
+    fx_send_tele(f, &t);
+    assert_int_equal(fx_count(f, "clock-skew", DG_PHASE_CLEAR), 1);
+}
+
+/* With a simulator's compressed clock, only the first message is judged. */
+static void clock_skew_scaled_first_message_only(void **state)
+{
+    struct fx *f = fx_new();
+    struct dg_sink sink = {&f->rec, fx_on_alert, fx_on_alarms, fx_on_command, fx_on_audit};
+    struct dg_core_config cfg = {
+        .gateway_id = "gw-t", .id_prefix = "t1", .druglib = &f->lib, .device_time_scale = 60};
+    assert_int_equal(dg_core_new(&f->core, &cfg, &sink), 0);
+    *state = f;
+    struct dg_telemetry t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
+    fx_send_tele(f, &t);
+    t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
+    t.device_time_ms = f->now.wall_ms + 3600000; /* an hour ahead: 60x time */
+    fx_send_tele(f, &t);
+    assert_int_equal(fx_count(f, "clock-skew", 0), 0);
 }
 
 int main(void)
@@ -322,9 +426,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(rate_soft_threshold_and_clear, setup, teardown),
         cmocka_unit_test_setup_teardown(hard_alert_latches_until_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_sequence_processed_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(not_running_or_no_weight_never_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(alerts_are_per_bed, setup, teardown),
         cmocka_unit_test_setup_teardown(out_of_memory_is_reported_not_crashed, setup, teardown),
+        cmocka_unit_test_teardown(unlatched_alert_deescalates_then_clears, teardown),
+        cmocka_unit_test_setup_teardown(pump_silent_tiers, setup, teardown),
+        cmocka_unit_test_setup_teardown(vitals_silent_tiers, setup, teardown),
+        cmocka_unit_test_setup_teardown(nibp_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(command_not_honoured_escalates_to_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(permits_follow_running_and_latches, setup_permits,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(clock_skew_advisory, setup, teardown),
+        cmocka_unit_test_teardown(clock_skew_scaled_first_message_only, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
