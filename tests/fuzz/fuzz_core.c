@@ -22,23 +22,25 @@
  * Properties checked (a broken one aborts), besides the sanitizers:
  *   - alert events: seq +1 each; a raise has a new id, and its bed has no
  *     other active alert for the same (condition, source); every other phase
- *     names an active alert; acknowledge and a latched alert's clear only
- *     inside an ack (the clear only with reset); a non-latched clear only
- *     inside telemetry; latched == (action != none);
+ *     names an active alert and keeps its (bed, condition, source);
+ *     acknowledge only inside an ack, once; an alert that requested an
+ *     action is latched, stays latched, and clears only inside an ack with
+ *     reset;
  *   - each ActiveAlarms snapshot lists exactly the bed's alerts raised and
  *     not cleared, with the right count, highest priority and seq (+1 per
  *     bed);
  *   - a command is PAUSE, STOP or PERMIT, names a pump that sent telemetry,
- *     follows the raise of the alert it cites (same pump, action matching
- *     the alert's), and every raise with an action gets exactly one;
+ *     cites an active alert (PAUSE/STOP) of that pump whose action it is,
+ *     and every alert that requests an action (raise, or a phase that
+ *     changes its action) gets a command within the same call;
  *   - return codes: duplicates and ack dedup are exactly as documented
  *     (mirrored here), -DG_ENOTFOUND only for an alert that is not active,
  *     -DG_ENOMEM only under an injected failure; dg_core_stats agrees with
  *     the mirror (active alerts, duplicates);
- *   - the rate rule: after accepted telemetry, the pump's bed has a rate-hard
- *     alert when the rate is above hard, a rate-soft one when between soft
- *     and hard, and (when the drug has an entry) no non-latched rate alert
- *     otherwise; see also DG_FUZZ_CORE_STRICT below;
+ *   - the rate rule: after accepted telemetry, the pump's bed has a high
+ *     rate alert when the rate is above hard, at least a medium one between
+ *     soft and hard, and (when the drug has an entry) no unlatched one once
+ *     it is back under; see also DG_FUZZ_CORE_STRICT below;
  *   - alert events, snapshots and commands carry the call's wall time;
  *   - every alert, snapshot and command encodes (dg_codec_encode_*);
  *   - dg_alloc_live() is back to its start after dg_core_free().
@@ -62,6 +64,7 @@
 #define ID_PREFIX  "fz"
 #define ACK_RING   64 /* core.c ACK_IDS_KEPT: acks ids remembered for dedup */
 #define MAX_ALERTS 4096
+#define CALL_MAX   64 /* outputs of one core call the harness keeps */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -175,7 +178,13 @@ struct mirror {
     size_t n_ever;
     char ever[MAX_ALERTS][DG_ID_MAX]; /* every alert id raised */
 
-    char pending_command[DG_ID_MAX]; /* raised with an action, no command yet */
+    /* The call in progress: alerts that requested an action, PAUSE/STOP
+       commands, and alerts cleared; matched up in end_call(), so the core
+       may emit a command before or after the alert event it cites. */
+    size_t n_need_command, n_commands, n_cleared;
+    char need_command[CALL_MAX][DG_ID_MAX];
+    struct dg_command commands[CALL_MAX];
+    struct mirror_alert cleared[CALL_MAX];
     char last_command[DG_ID_MAX];
 
     size_t n_pumps, n_monitors, n_beds;
@@ -196,7 +205,8 @@ static void mirror_reset(void)
     m.encode = false;
     m.event_seq = m.duplicates = 0;
     m.n_active = m.n_ever = 0;
-    m.pending_command[0] = m.last_command[0] = '\0';
+    m.n_need_command = m.n_commands = m.n_cleared = 0;
+    m.last_command[0] = '\0';
     m.n_pumps = m.n_monitors = m.n_beds = 0;
     memset(m.ack_ids, 0, sizeof m.ack_ids);
     m.ack_next = 0;
@@ -222,6 +232,39 @@ static struct mirror_alert *active_find(const char *bed, const char *condition, 
             return a;
     }
     return NULL;
+}
+
+static void need_command(const char *alert_id)
+{
+    check(m.n_need_command < CALL_MAX, "harness: need_command table");
+    snprintf(m.need_command[m.n_need_command++], DG_ID_MAX, "%s", alert_id);
+}
+
+/* After each core call: every PAUSE/STOP cites an alert that is active or
+   was cleared in the call, of its pump, with its action; every alert that
+   asked for an action got a command. */
+static void end_call(void)
+{
+    for (size_t i = 0; i < m.n_commands; i++) {
+        const struct dg_command *cmd = &m.commands[i];
+        const struct mirror_alert *a = active_by_id(cmd->reason_alert_id);
+        for (size_t j = 0; !a && j < m.n_cleared; j++)
+            if (strcmp(m.cleared[j].id, cmd->reason_alert_id) == 0) a = &m.cleared[j];
+        check(a != NULL, "command cites an alert");
+        check(!a->pump[0] || strcmp(a->pump, cmd->pump_id) == 0,
+              "command goes to the alert's pump");
+        check((cmd->action == DG_CMD_PAUSE && a->action == DG_ACTION_PAUSE) ||
+                  (cmd->action == DG_CMD_STOP && a->action == DG_ACTION_STOP),
+              "command action is the alert's");
+    }
+    for (size_t i = 0; i < m.n_need_command; i++) {
+        bool sent = false;
+        for (size_t j = 0; j < m.n_commands && !sent; j++)
+            sent = strcmp(m.commands[j].reason_alert_id, m.need_command[i]) == 0;
+        check(sent, "an alert that requests an action gets its command in the same call");
+    }
+    m.n_need_command = m.n_commands = m.n_cleared = 0;
+    m.in_call = CALL_NONE;
 }
 
 static struct mirror_pump *pump_find(const char *id)
@@ -282,7 +325,7 @@ static void check_alert_struct(const struct dg_alert *a)
     check(a->kind >= DG_KIND_PHYSIOLOGICAL && a->kind <= DG_KIND_ADVISORY, "alert.kind");
     check(a->priority >= DG_PRIO_LOW && a->priority <= DG_PRIO_HIGH, "alert.priority");
     check(a->action >= DG_ACTION_NONE && a->action <= DG_ACTION_STOP, "alert.action");
-    check(a->latched == (a->action != DG_ACTION_NONE), "latched == (action != none)");
+    check(a->action == DG_ACTION_NONE || a->latched, "an alert that requested an action latches");
     check(!isnan(a->value) && isfinite(a->limit), "alert value and limit are numbers");
 }
 
@@ -299,12 +342,10 @@ static void on_alert(void *ctx, const struct dg_alert_event *ev)
     check(ev->gateway_time_ms == m.now.wall_ms, "alert event stamped with now");
     check(a->raised_time_ms <= m.now.wall_ms, "alert raised in the past");
     check(ev->phase >= DG_PHASE_RAISE && ev->phase <= DG_PHASE_CLEAR, "alert phase");
-    check(m.pending_command[0] == '\0', "a command follows its raise directly");
     check_alert_struct(a);
     struct mirror_alert *ma = active_by_id(a->alert_id);
 
     if (ev->phase == DG_PHASE_RAISE) {
-        check(m.in_call == CALL_TELEMETRY, "raise only from telemetry");
         for (size_t i = 0; i < m.n_ever; i++)
             check(strcmp(m.ever[i], a->alert_id) != 0, "a raise has a new alert id");
         check(!active_find(a->bed_id, a->condition, a->source_id),
@@ -323,13 +364,19 @@ static void on_alert(void *ctx, const struct dg_alert_event *ev)
         ma->latched = a->latched;
         check(!a->acknowledged, "a new alert is not acknowledged");
         check(a->raised_time_ms == m.now.wall_ms, "raised now");
-        if (a->action != DG_ACTION_NONE)
-            snprintf(m.pending_command, sizeof m.pending_command, "%s", a->alert_id);
+        if (a->action != DG_ACTION_NONE) need_command(a->alert_id);
     } else {
         check(ma != NULL, "event for an active alert");
         check(!strcmp(ma->bed, a->bed_id) && !strcmp(ma->condition, a->condition) &&
-                  !strcmp(ma->source, a->source_id) && ma->latched == a->latched,
-              "an alert keeps its identity");
+                  !strcmp(ma->source, a->source_id),
+              "an alert keeps its identity (bed, condition, source)");
+        if (ev->phase != DG_PHASE_CLEAR) {
+            check(!ma->latched || a->latched, "a latched alert stays latched");
+            if (a->action != DG_ACTION_NONE && a->action != ma->action) need_command(a->alert_id);
+            ma->priority = a->priority;
+            ma->action = a->action;
+            ma->latched = a->latched;
+        }
         if (ev->phase == DG_PHASE_ACKNOWLEDGE) {
             check(m.in_call == CALL_ACK, "acknowledge only from an ack");
             check(!ma->acknowledged && a->acknowledged, "acknowledged once");
@@ -338,8 +385,8 @@ static void on_alert(void *ctx, const struct dg_alert_event *ev)
             if (ma->latched)
                 check(m.in_call == CALL_ACK && m.ack->reset,
                       "a latched alert clears only on an ack with reset");
-            else
-                check(m.in_call == CALL_TELEMETRY, "a non-latched alert clears from telemetry");
+            check(m.n_cleared < CALL_MAX, "harness: cleared table");
+            m.cleared[m.n_cleared++] = *ma;
             *ma = m.active[--m.n_active];
         }
     }
@@ -356,7 +403,6 @@ static void on_alarms(void *ctx, const struct dg_alarm_snapshot *s)
 {
     (void)ctx;
     check(m.in_call != CALL_NONE, "snapshot outside a core call");
-    check(m.pending_command[0] == '\0', "a command follows its raise directly");
     check(s->bed_id && terminated(s->bed_id, DG_ID_MAX), "snapshot.bed_id");
     if (trace) fprintf(stderr, "  alarms bed=%s n=%zu\n", s->bed_id, s->n_alerts);
     struct mirror_bed *b = bed_add(s->bed_id);
@@ -395,7 +441,7 @@ static void on_command(void *ctx, const struct dg_command *cmd)
     if (trace)
         fprintf(stderr, "  command %s action=%d pump=%s alert=%s\n", cmd->command_id,
                 (int)cmd->action, cmd->pump_id, cmd->reason_alert_id);
-    check(m.in_call == CALL_TELEMETRY, "commands only from telemetry");
+    check(m.in_call != CALL_NONE, "command outside a core call");
     check(cmd->action == DG_CMD_PAUSE || cmd->action == DG_CMD_STOP || cmd->action == DG_CMD_PERMIT,
           "command is PAUSE, STOP or PERMIT");
     check(terminated(cmd->command_id, sizeof cmd->command_id) && cmd->command_id[0] &&
@@ -407,15 +453,10 @@ static void on_command(void *ctx, const struct dg_command *cmd)
           "command names a pump that sent telemetry");
     check(terminated(cmd->reason, sizeof cmd->reason), "command.reason");
     if (cmd->action != DG_CMD_PERMIT) {
-        const struct mirror_alert *a = active_by_id(cmd->reason_alert_id);
-        check(a != NULL, "command cites an active alert");
-        check(strcmp(cmd->reason_alert_id, m.pending_command) == 0,
-              "command follows the raise of its alert");
-        check(strcmp(a->pump, cmd->pump_id) == 0, "command goes to the alert's pump");
-        check((cmd->action == DG_CMD_PAUSE && a->action == DG_ACTION_PAUSE) ||
-                  (cmd->action == DG_CMD_STOP && a->action == DG_ACTION_STOP),
-              "command action is the alert's");
-        m.pending_command[0] = '\0';
+        check(terminated(cmd->reason_alert_id, sizeof cmd->reason_alert_id),
+              "command.reason_alert_id");
+        check(m.n_commands < CALL_MAX, "harness: command table");
+        m.commands[m.n_commands++] = *cmd;
     }
 
     if (m.encode) {
@@ -544,14 +585,32 @@ static void structured_ack(struct reader *r, struct dg_ack *k, uint64_t wall_ms)
 
 /* ---------------------------------------------------------------- calls */
 
-static bool has_rate_alert(const char *bed, const char *condition, const char *pump,
-                           bool only_unlatched)
+/* Conditions of the rate rule start with "rate" ("rate-soft", "rate-hard"). */
+static bool is_rate(const struct mirror_alert *a)
 {
-    const struct mirror_alert *a = active_find(bed, condition, pump);
-    return a && (!only_unlatched || !a->latched);
+    return strncmp(a->condition, "rate", 4) == 0;
 }
 
-/* After accepted telemetry: its bed's rate alerts agree with the rule. */
+/* An active rate alert of pump in bed with at least priority min (and not
+   latched if only_unlatched). */
+static bool has_rate_alert(const char *bed, const char *pump, enum dg_priority min,
+                           bool only_unlatched)
+{
+    for (size_t i = 0; i < m.n_active; i++) {
+        const struct mirror_alert *a = &m.active[i];
+        if (is_rate(a) && !strcmp(a->bed, bed) && !strcmp(a->source, pump) && a->priority >= min &&
+            (!only_unlatched || !a->latched))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * After accepted telemetry: the pump's rate alerts in its bed agree with the
+ * rate rule (docs/operations.md): above hard a high alert, between soft and
+ * hard at least a medium one, and once the rate is back under (for a drug
+ * with an entry) no unlatched one; an unlatched high one only above hard.
+ */
 static void check_rate_rule(const struct dg_telemetry *t)
 {
     const struct dg_drug *d =
@@ -565,24 +624,23 @@ static void check_rate_rule(const struct dg_telemetry *t)
         hard = l->hard > 0 && rate > l->hard;
         soft = !hard && l->soft > 0 && rate > l->soft;
     }
-    if (hard) check(has_rate_alert(t->bed_id, "rate-hard", t->pump_id, false), "rate-hard raised");
-    if (soft) check(has_rate_alert(t->bed_id, "rate-soft", t->pump_id, false), "rate-soft raised");
-    if (d && !soft)
-        check(!has_rate_alert(t->bed_id, "rate-soft", t->pump_id, false), "rate-soft cleared");
+    if (hard) check(has_rate_alert(t->bed_id, t->pump_id, DG_PRIO_HIGH, false), "rate-hard raised");
+    if (soft)
+        check(has_rate_alert(t->bed_id, t->pump_id, DG_PRIO_MEDIUM, false), "rate-soft raised");
+    if (d && !soft && !hard)
+        check(!has_rate_alert(t->bed_id, t->pump_id, DG_PRIO_LOW, true), "rate alert cleared");
     if (d && !hard)
-        check(!has_rate_alert(t->bed_id, "rate-hard", t->pump_id, true),
+        check(!has_rate_alert(t->bed_id, t->pump_id, DG_PRIO_HIGH, true),
               "unlatched rate-hard cleared");
     if (!strict) return;
-    /* An unlatched alert lasts only while its condition holds on the pump's
-       latest telemetry: not after the program is gone or names a drug
-       without an entry, nor in a bed the pump has left. */
+    /* An unlatched rate alert lasts only while the rate is over a limit on
+       the pump's latest telemetry: not after the program is gone or names a
+       drug without an entry, nor in a bed the pump has left. */
     for (size_t i = 0; i < m.n_active; i++) {
         const struct mirror_alert *a = &m.active[i];
-        if (a->latched || strcmp(a->pump, t->pump_id) != 0) continue;
-        bool holds =
-            strcmp(a->bed, t->bed_id) == 0 && ((soft && !strcmp(a->condition, "rate-soft")) ||
-                                               (hard && !strcmp(a->condition, "rate-hard")));
-        check(holds, "strict: an unlatched alert clears when its condition is gone");
+        if (a->latched || !is_rate(a) || strcmp(a->source, t->pump_id) != 0) continue;
+        check(strcmp(a->bed, t->bed_id) == 0 && (soft || hard),
+              "strict: an unlatched rate alert clears when its condition is gone");
     }
 }
 
@@ -601,9 +659,8 @@ static void feed_telemetry(dg_core *core, const struct dg_telemetry *t, struct d
                 injected ? " (allocation failure armed)" : "");
     m.in_call = CALL_TELEMETRY;
     int rc = dg_core_telemetry(core, t, now);
-    m.in_call = CALL_NONE;
+    end_call();
     if (trace) fprintf(stderr, "  -> %d\n", rc);
-    check(m.pending_command[0] == '\0', "every raise with an action gets its command");
     if (rc == -DG_ENOMEM) {
         check(injected, "telemetry -DG_ENOMEM only under injected failure");
         p->exact = false;
@@ -612,9 +669,8 @@ static void feed_telemetry(dg_core *core, const struct dg_telemetry *t, struct d
            injected failure is spent) must not be a duplicate. */
         m.in_call = CALL_TELEMETRY;
         rc = dg_core_telemetry(core, t, now);
-        m.in_call = CALL_NONE;
+        end_call();
         if (trace) fprintf(stderr, "  retry -> %d\n", rc);
-        check(m.pending_command[0] == '\0', "every raise with an action gets its command");
         check(rc != -DG_EDUP, "strict: telemetry refused with -DG_ENOMEM was not processed");
         check(rc == 0, "telemetry retry after -DG_ENOMEM is taken");
     }
@@ -638,7 +694,7 @@ static void feed_vitals(dg_core *core, const struct dg_vitals *v, struct dg_now 
     bool dup = mo->last_seq && v->seq <= mo->last_seq;
     m.in_call = CALL_VITALS;
     int rc = dg_core_vitals(core, v, now);
-    m.in_call = CALL_NONE;
+    end_call();
     if (trace)
         fprintf(stderr, "vitals monitor=%s bed=%s seq=%llu -> %d\n", v->monitor_id, v->bed_id,
                 (unsigned long long)v->seq, rc);
@@ -681,7 +737,7 @@ static void feed_ack(dg_core *core, const struct dg_ack *k, struct dg_now now)
     m.in_call = CALL_ACK;
     m.ack = k;
     int rc = dg_core_ack(core, k, now);
-    m.in_call = CALL_NONE;
+    end_call();
     m.ack = NULL;
     if (trace) fprintf(stderr, "  -> %d\n", rc);
     if (dup) {
