@@ -287,6 +287,7 @@ static const char *type_name(enum dg_yaml_type t)
     case DG_YAML_DOUBLE:
         return "a number";
     case DG_YAML_BOOL:
+    case DG_YAML_FLAG:
         return "true or false";
     case DG_YAML_ENUM:
         return "one of the listed words";
@@ -410,7 +411,13 @@ static int store_value(struct dg_yaml *y, const struct dg_yaml_key *k, const yam
                                 describe(got, sizeof got, v), quoted_hint);
         double d = strtod(s, NULL);
         if (!isfinite(d)) return dg_yaml_fail(y, v, path, "must be a finite number, got %s", s);
-        if (d < k->min_d || d > k->max_d) {
+        bool below = k->min_exclusive ? !(d > k->min_d) : d < k->min_d;
+        if (below || d > k->max_d) {
+            if (k->min_exclusive && k->max_d >= 1e300)
+                return dg_yaml_fail(y, v, path, "must be greater than %g, got %s", k->min_d, s);
+            if (k->min_exclusive)
+                return dg_yaml_fail(y, v, path, "must be greater than %g and at most %g, got %s",
+                                    k->min_d, k->max_d, s);
             if (k->max_d >= 1e300)
                 return dg_yaml_fail(y, v, path, "must be >= %g, got %s", k->min_d, s);
             return dg_yaml_fail(y, v, path, "must be between %g and %g, got %s", k->min_d, k->max_d,
@@ -420,7 +427,8 @@ static int store_value(struct dg_yaml *y, const struct dg_yaml_key *k, const yam
         return 0;
     }
 
-    case DG_YAML_BOOL: {
+    case DG_YAML_BOOL:
+    case DG_YAML_FLAG: {
         bool b;
         if (is_plain(v) && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
             b = true;
@@ -429,7 +437,12 @@ static int store_value(struct dg_yaml *y, const struct dg_yaml_key *k, const yam
         else
             return dg_yaml_fail(y, v, path, "expected true or false, got %s%s",
                                 describe(got, sizeof got, v), quoted_hint);
-        memcpy(dst, &b, sizeof b);
+        if (k->type == DG_YAML_FLAG) {
+            int flag = b ? 1 : 0;
+            memcpy(dst, &flag, sizeof flag);
+        } else {
+            memcpy(dst, &b, sizeof b);
+        }
         return 0;
     }
 

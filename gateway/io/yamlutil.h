@@ -39,6 +39,7 @@ enum dg_yaml_type {
     DG_YAML_INT,    /* int, within [min_i, max_i] */
     DG_YAML_DOUBLE, /* double, finite, within [min_d, max_d] */
     DG_YAML_BOOL,   /* bool: true or false */
+    DG_YAML_FLAG,   /* int: true -> 1, false -> 0 (for int-typed flags in core structs) */
     DG_YAML_ENUM,   /* int: the index of the value in names[] */
     DG_YAML_MAP,    /* not stored: handed back in dg_yaml_hit.value */
     DG_YAML_SEQ,    /* not stored: handed back in dg_yaml_hit.value */
@@ -59,6 +60,7 @@ struct dg_yaml_key {
     size_t size;              /* STRING, PATH: destination buffer size */
     long long min_i, max_i;   /* INT */
     double min_d, max_d;      /* DOUBLE */
+    bool min_exclusive;       /* DOUBLE: the value must be > min_d, not >= */
     const char *const *names; /* ENUM: NULL-terminated */
     dg_yaml_check_fn check;   /* STRING: optional extra check */
 };
