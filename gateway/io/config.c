@@ -9,7 +9,10 @@
  * below are the schema: yamlutil's walker checks names, types, ranges and
  * required keys against them; the code after each walk does what a table
  * cannot (defaults that depend on other keys, certificate files that must
- * parse and match, duplicate drug entries, hard > soft).
+ * parse and match, duplicate drug entries, and the order of limits and
+ * thresholds: soft < hard, warning less severe than critical). The drug
+ * library starts from the contract's defaults in the core
+ * (dg_druglib_defaults, dg_drug_defaults), so a key left out keeps them.
  *
  * Everything that can be checked without a network is checked here, so the
  * gateway refuses to start rather than fail later: files named by the config
@@ -197,7 +200,7 @@ static const struct dg_yaml_key root_keys[] = {
     [R_DRUGLIB] = PATHK("drug_library", true, struct dg_config, drug_library_path),
 };
 
-enum { G_ID, G_SITE, G_TOPIC_ROOT, G_LOG_LEVEL, G_STATUS, G_PERMIT };
+enum { G_ID, G_SITE, G_TOPIC_ROOT, G_LOG_LEVEL, G_STATUS, G_PERMIT, G_TIME_SCALE };
 static const struct dg_yaml_key gateway_keys[] = {
     [G_ID] = STR("id", true, struct dg_config, gateway_id, check_id),
     [G_SITE] = STR("site", true, struct dg_config, site, check_id),
@@ -210,6 +213,11 @@ static const struct dg_yaml_key gateway_keys[] = {
     [G_PERMIT] = {.name = "permit_to_infuse",
                   .type = DG_YAML_BOOL,
                   .offset = offsetof(struct dg_config, permit_to_infuse)},
+    [G_TIME_SCALE] = {.name = "device_time_scale",
+                      .type = DG_YAML_DOUBLE,
+                      .offset = offsetof(struct dg_config, device_time_scale),
+                      .min_d = 1,
+                      .max_d = 1000},
 };
 
 /* device_link: everything but client_id and keepalive_s is required.
@@ -227,10 +235,77 @@ enum { L_URL, L_CLIENT_ID, L_CA, L_CERT, L_KEY, L_KEEPALIVE };
 static const struct dg_yaml_key device_link_keys[] = LINK_KEYS(true);
 static const struct dg_yaml_key clinic_link_keys[] = LINK_KEYS(false);
 
-enum { D_LIBRARY, D_DRUGS };
+/*
+ * The drug library's schema. Every mapping below is a "section": its key
+ * table, walked by yamlutil, and the cross-key rules a table cannot say,
+ * checked by walk_section() right after the walk so an error still names
+ * the line of the key at fault.
+ *
+ * Ranges: every limit is finite and >= 0. Sane maxima sit far above any
+ * clinical use but catch a slipped unit or digit (1500 for 1.5, mcg for
+ * mg). Vital-sign thresholds, silent timeouts and windows must be > 0 (a 0
+ * there would fire on every reading or never wait); condition delays and
+ * drug limits may be 0 (no delay; no such limit).
+ */
+#define MAX_MG_PER_KG_H 100.0  /* rate */
+#define MAX_MG_PER_KG   100.0  /* session, rolling and programmed dose */
+#define MAX_MG_PER_ML   1000.0 /* concentration */
+#define MAX_KG          1000.0 /* patient weight */
+#define MAX_MMHG        300.0
+#define MAX_HR_BPM      300.0
+#define MAX_RR_BPM      100.0
+#define MAX_PCT         100.0
+#define MAX_DELAY_S     600.0  /* condition delays, command timeout */
+#define MAX_SILENT_S    3600.0 /* liveness timeouts */
+#define MAX_AGE_MIN     240.0  /* baseline age, NIBP staleness */
+
+#define NUM(n, T, field, lo, hi)                                                                   \
+    {                                                                                              \
+        .name = n, .type = DG_YAML_DOUBLE, .offset = offsetof(T, field), .min_d = lo, .max_d = hi  \
+    }
+/* A number that must be > 0. */
+#define POS(n, T, field, hi)                                                                       \
+    {                                                                                              \
+        .name = n, .type = DG_YAML_DOUBLE, .offset = offsetof(T, field), .min_d = 0,               \
+        .min_exclusive = true, .max_d = hi                                                         \
+    }
+#define ACTION(n, T, field)                                                                        \
+    {                                                                                              \
+        .name = n, .type = DG_YAML_ENUM, .offset = offsetof(T, field), .names = hard_actions       \
+    }
+
+/* keys[lo] < keys[hi] (<= if or_equal) whenever both are > 0. */
+struct order_rule {
+    unsigned char lo, hi;
+    bool or_equal;
+};
+
+struct section {
+    const char *name; /* its key in the parent mapping */
+    const struct dg_yaml_key *keys;
+    size_t nkeys;
+    const struct order_rule *orders;
+    size_t norders;
+    /* An action key written in the file must have an effect: keys[needs]
+       must be > 0 (== 0 when needs_zero), else `why`. action < 0: none. */
+    int action, needs;
+    bool needs_zero;
+    const char *why;
+};
+
+#define SECTION(n, keys_, ...)                                                                     \
+    {                                                                                              \
+        .name = n, .keys = keys_, .nkeys = ARRAY_LEN(keys_), __VA_ARGS__                           \
+    }
+#define ORDERS(o) .orders = o, .norders = ARRAY_LEN(o)
+#define NO_ACTION .action = -1, .needs = -1
+
+enum { D_LIBRARY, D_DRUGS, D_VITALS, D_LIVENESS };
 static const struct dg_yaml_key druglib_root_keys[] = {
     [D_LIBRARY] = NODE("library", true, DG_YAML_MAP),
     [D_DRUGS] = NODE("drugs", true, DG_YAML_SEQ),
+    [D_VITALS] = NODE("vitals", false, DG_YAML_MAP),
+    [D_LIVENESS] = NODE("liveness", false, DG_YAML_MAP),
 };
 
 static const struct dg_yaml_key library_keys[] = {
@@ -238,37 +313,258 @@ static const struct dg_yaml_key library_keys[] = {
     STR("version", true, struct dg_druglib, version, check_id),
 };
 
-enum { DR_ID, DR_NAME, DR_CARE_AREA, DR_RATE };
+/* ---- drugs[i] */
+
+#define DRUG struct dg_drug
+enum { LIM_SOFT, LIM_HARD, LIM_ACTION };
+static const struct dg_yaml_key rate_keys[] = {
+    [LIM_SOFT] = NUM("soft", DRUG, rate_mg_per_kg_h.soft, 0, MAX_MG_PER_KG_H),
+    [LIM_HARD] = NUM("hard", DRUG, rate_mg_per_kg_h.hard, 0, MAX_MG_PER_KG_H),
+    [LIM_ACTION] = ACTION("hard_action", DRUG, rate_hard_action),
+};
+static const struct dg_yaml_key session_dose_keys[] = {
+    [LIM_SOFT] = NUM("soft", DRUG, session_dose_mg_per_kg.soft, 0, MAX_MG_PER_KG),
+    [LIM_HARD] = NUM("hard", DRUG, session_dose_mg_per_kg.hard, 0, MAX_MG_PER_KG),
+    [LIM_ACTION] = ACTION("hard_action", DRUG, session_dose_hard_action),
+};
+static const struct dg_yaml_key programmed_dose_keys[] = {
+    [LIM_SOFT] = NUM("soft", DRUG, programmed_dose_mg_per_kg.soft, 0, MAX_MG_PER_KG),
+    [LIM_HARD] = NUM("hard", DRUG, programmed_dose_mg_per_kg.hard, 0, MAX_MG_PER_KG),
+};
+static const struct order_rule soft_below_hard[] = {{LIM_SOFT, LIM_HARD, false}};
+
+enum { R24_HARD, R24_ACTION };
+static const struct dg_yaml_key rolling_keys[] = {
+    [R24_HARD] = NUM("hard", DRUG, rolling_24h_dose_mg_per_kg_hard, 0, MAX_MG_PER_KG),
+    [R24_ACTION] = ACTION("hard_action", DRUG, rolling_24h_hard_action),
+};
+
+enum { BO_ALLOWED, BO_ACTION };
+static const struct dg_yaml_key bolus_keys[] = {
+    [BO_ALLOWED] = {.name = "allowed",
+                    .type = DG_YAML_FLAG,
+                    .offset = offsetof(DRUG, bolus_allowed)},
+    [BO_ACTION] = ACTION("action", DRUG, bolus_action),
+};
+
+enum { CO_SOFT_MIN, CO_SOFT_MAX, CO_HARD_MAX, CO_ACTION };
+static const struct dg_yaml_key concentration_keys[] = {
+    [CO_SOFT_MIN] = NUM("soft_min", DRUG, concentration_soft_min_mg_per_ml, 0, MAX_MG_PER_ML),
+    [CO_SOFT_MAX] = NUM("soft_max", DRUG, concentration_soft_max_mg_per_ml, 0, MAX_MG_PER_ML),
+    [CO_HARD_MAX] = NUM("hard_max", DRUG, concentration_hard_max_mg_per_ml, 0, MAX_MG_PER_ML),
+    [CO_ACTION] = ACTION("hard_action", DRUG, concentration_hard_action),
+};
+static const struct order_rule concentration_orders[] = {
+    {CO_SOFT_MIN, CO_SOFT_MAX, false},
+    {CO_SOFT_MAX, CO_HARD_MAX, true},
+    {CO_SOFT_MIN, CO_HARD_MAX, false}, /* when soft_max is not set */
+};
+
+enum { WT_MIN, WT_MAX };
+static const struct dg_yaml_key weight_keys[] = {
+    [WT_MIN] = NUM("hard_min", DRUG, weight_hard_min_kg, 0, MAX_KG),
+    [WT_MAX] = NUM("hard_max", DRUG, weight_hard_max_kg, 0, MAX_KG),
+};
+static const struct order_rule weight_orders[] = {{WT_MIN, WT_MAX, false}};
+
+static const struct dg_yaml_key sessions_keys[] = {
+    INT("max_per_7d", DRUG, sessions_max_per_7d, 0, 100),
+    NUM("min_hours_between", DRUG, sessions_min_hours_between, 0, 168),
+};
+
+#define WITHOUT_HARD(act, lim, what)                                                               \
+    .action = act, .needs = lim, .why = "has no effect without a hard limit (set " what " > 0)"
+
+/* In drug_keys order, starting at DR_RATE. */
+static const struct section drug_sections[] = {
+    SECTION("rate_mg_per_kg_h", rate_keys, ORDERS(soft_below_hard),
+            WITHOUT_HARD(LIM_ACTION, LIM_HARD, "hard")),
+    SECTION("session_dose_mg_per_kg", session_dose_keys, ORDERS(soft_below_hard),
+            WITHOUT_HARD(LIM_ACTION, LIM_HARD, "hard")),
+    SECTION("rolling_24h_dose_mg_per_kg", rolling_keys, WITHOUT_HARD(R24_ACTION, R24_HARD, "hard")),
+    SECTION("bolus", bolus_keys, .action = BO_ACTION, .needs = BO_ALLOWED, .needs_zero = true,
+            .why = "has no effect when allowed is true"),
+    SECTION("concentration_mg_per_ml", concentration_keys, ORDERS(concentration_orders),
+            WITHOUT_HARD(CO_ACTION, CO_HARD_MAX, "hard_max")),
+    SECTION("weight_kg", weight_keys, ORDERS(weight_orders), NO_ACTION),
+    SECTION("programmed_dose_mg_per_kg", programmed_dose_keys, ORDERS(soft_below_hard), NO_ACTION),
+    SECTION("sessions", sessions_keys, NO_ACTION),
+};
+
+enum {
+    DR_ID,
+    DR_NAME,
+    DR_CARE_AREA,
+    DR_RATE, /* first of drug_sections[] */
+    DR_SESSION_DOSE,
+    DR_ROLLING,
+    DR_BOLUS,
+    DR_CONCENTRATION,
+    DR_WEIGHT,
+    DR_PROGRAMMED_DOSE,
+    DR_SESSIONS,
+};
 static const struct dg_yaml_key drug_keys[] = {
-    [DR_ID] = STR("id", true, struct dg_drug, id, check_id),
-    [DR_NAME] = STR("name", true, struct dg_drug, name, NULL),
+    [DR_ID] = STR("id", true, DRUG, id, check_id),
+    [DR_NAME] = STR("name", true, DRUG, name, NULL),
     [DR_CARE_AREA] = {.name = "care_area",
                       .type = DG_YAML_STRING,
                       .allow_empty = true,
-                      .offset = offsetof(struct dg_drug, care_area),
-                      .size = FIELD_SIZE(struct dg_drug, care_area),
+                      .offset = offsetof(DRUG, care_area),
+                      .size = FIELD_SIZE(DRUG, care_area),
                       .check = check_id_or_empty},
     [DR_RATE] = NODE("rate_mg_per_kg_h", false, DG_YAML_MAP),
+    [DR_SESSION_DOSE] = NODE("session_dose_mg_per_kg", false, DG_YAML_MAP),
+    [DR_ROLLING] = NODE("rolling_24h_dose_mg_per_kg", false, DG_YAML_MAP),
+    [DR_BOLUS] = NODE("bolus", false, DG_YAML_MAP),
+    [DR_CONCENTRATION] = NODE("concentration_mg_per_ml", false, DG_YAML_MAP),
+    [DR_WEIGHT] = NODE("weight_kg", false, DG_YAML_MAP),
+    [DR_PROGRAMMED_DOSE] = NODE("programmed_dose_mg_per_kg", false, DG_YAML_MAP),
+    [DR_SESSIONS] = NODE("sessions", false, DG_YAML_MAP),
+};
+static_assert(ARRAY_LEN(drug_keys) - DR_RATE == ARRAY_LEN(drug_sections),
+              "one section per drug sub-mapping");
+#undef DRUG
+
+/* ---- vitals (one set per library) */
+
+#define VIT struct dg_vitals_rules
+enum { BL_AGE, BL_WARN_SYS, BL_WARN_DIA, BL_CRIT_SYS, BL_CRIT_DIA, BL_ACTION };
+static const struct dg_yaml_key baseline_keys[] = {
+    [BL_AGE] = POS("max_age_min", VIT, baseline_max_age_min, MAX_AGE_MIN),
+    [BL_WARN_SYS] = POS("warn_sys_mmhg", VIT, baseline_warn_sys_mmhg, MAX_MMHG),
+    [BL_WARN_DIA] = POS("warn_dia_mmhg", VIT, baseline_warn_dia_mmhg, MAX_MMHG),
+    [BL_CRIT_SYS] = POS("crit_sys_mmhg", VIT, baseline_crit_sys_mmhg, MAX_MMHG),
+    [BL_CRIT_DIA] = POS("crit_dia_mmhg", VIT, baseline_crit_dia_mmhg, MAX_MMHG),
+    [BL_ACTION] = ACTION("crit_action", VIT, baseline_crit_action),
+};
+static const struct order_rule baseline_orders[] = {
+    {BL_WARN_SYS, BL_CRIT_SYS, false},
+    {BL_WARN_DIA, BL_CRIT_DIA, false},
 };
 
-/* A limit pair: finite, >= 0 (0 = no such limit); hard > soft is checked after. */
-enum { LIM_SOFT, LIM_HARD, LIM_ACTION };
-static const struct dg_yaml_key rate_keys[] = {
-    [LIM_SOFT] = {.name = "soft",
-                  .type = DG_YAML_DOUBLE,
-                  .offset = offsetof(struct dg_drug, rate_mg_per_kg_h.soft),
-                  .min_d = 0,
-                  .max_d = 1e308},
-    [LIM_HARD] = {.name = "hard",
-                  .type = DG_YAML_DOUBLE,
-                  .offset = offsetof(struct dg_drug, rate_mg_per_kg_h.hard),
-                  .min_d = 0,
-                  .max_d = 1e308},
-    [LIM_ACTION] = {.name = "hard_action",
-                    .type = DG_YAML_ENUM,
-                    .offset = offsetof(struct dg_drug, rate_hard_action),
-                    .names = hard_actions},
+enum {
+    BP_RISE_SYS,
+    BP_RISE_DIA,
+    BP_HIGH_SYS,
+    BP_HIGH_DIA,
+    BP_HIGH_WINDOW,
+    BP_HIGH_ACTION,
+    BP_SEVERE_SYS,
+    BP_SEVERE_DIA,
+    BP_SEVERE_ACTION,
 };
+static const struct dg_yaml_key blood_pressure_keys[] = {
+    [BP_RISE_SYS] = POS("rise_sys_mmhg", VIT, bp_rise_sys_mmhg, MAX_MMHG),
+    [BP_RISE_DIA] = POS("rise_dia_mmhg", VIT, bp_rise_dia_mmhg, MAX_MMHG),
+    [BP_HIGH_SYS] = POS("high_sys_mmhg", VIT, bp_high_sys_mmhg, MAX_MMHG),
+    [BP_HIGH_DIA] = POS("high_dia_mmhg", VIT, bp_high_dia_mmhg, MAX_MMHG),
+    [BP_HIGH_WINDOW] = POS("high_window_min", VIT, bp_high_window_min, 60),
+    [BP_HIGH_ACTION] = ACTION("high_action", VIT, bp_high_action),
+    [BP_SEVERE_SYS] = POS("severe_sys_mmhg", VIT, bp_severe_sys_mmhg, MAX_MMHG),
+    [BP_SEVERE_DIA] = POS("severe_dia_mmhg", VIT, bp_severe_dia_mmhg, MAX_MMHG),
+    [BP_SEVERE_ACTION] = ACTION("severe_action", VIT, bp_severe_action),
+};
+static const struct order_rule blood_pressure_orders[] = {
+    {BP_HIGH_SYS, BP_SEVERE_SYS, false},
+    {BP_HIGH_DIA, BP_SEVERE_DIA, false},
+};
+
+enum { HR_WARN_LOW, HR_WARN_HIGH, HR_WARN_DELAY, HR_CRIT_LOW, HR_CRIT_HIGH, HR_ACTION };
+static const struct dg_yaml_key heart_rate_keys[] = {
+    [HR_WARN_LOW] = POS("warn_low_bpm", VIT, hr_warn_low_bpm, MAX_HR_BPM),
+    [HR_WARN_HIGH] = POS("warn_high_bpm", VIT, hr_warn_high_bpm, MAX_HR_BPM),
+    [HR_WARN_DELAY] = NUM("warn_delay_s", VIT, hr_warn_delay_s, 0, MAX_DELAY_S),
+    [HR_CRIT_LOW] = POS("crit_low_bpm", VIT, hr_crit_low_bpm, MAX_HR_BPM),
+    [HR_CRIT_HIGH] = POS("crit_high_bpm", VIT, hr_crit_high_bpm, MAX_HR_BPM),
+    [HR_ACTION] = ACTION("crit_action", VIT, hr_crit_action),
+};
+static const struct order_rule heart_rate_orders[] = {
+    {HR_CRIT_LOW, HR_WARN_LOW, false},
+    {HR_WARN_LOW, HR_WARN_HIGH, false},
+    {HR_WARN_HIGH, HR_CRIT_HIGH, false},
+};
+
+enum { SP_WARN, SP_WARN_DELAY, SP_CRIT, SP_ACTION };
+static const struct dg_yaml_key spo2_keys[] = {
+    [SP_WARN] = POS("warn_pct", VIT, spo2_warn_pct, MAX_PCT),
+    [SP_WARN_DELAY] = NUM("warn_delay_s", VIT, spo2_warn_delay_s, 0, MAX_DELAY_S),
+    [SP_CRIT] = POS("crit_pct", VIT, spo2_crit_pct, MAX_PCT),
+    [SP_ACTION] = ACTION("crit_action", VIT, spo2_crit_action),
+};
+static const struct order_rule spo2_orders[] = {{SP_CRIT, SP_WARN, false}};
+
+enum { RR_WARN_LOW, RR_WARN_HIGH, RR_WARN_DELAY, RR_CRIT_LOW, RR_ACTION };
+static const struct dg_yaml_key resp_rate_keys[] = {
+    [RR_WARN_LOW] = POS("warn_low_bpm", VIT, rr_warn_low_bpm, MAX_RR_BPM),
+    [RR_WARN_HIGH] = POS("warn_high_bpm", VIT, rr_warn_high_bpm, MAX_RR_BPM),
+    [RR_WARN_DELAY] = NUM("warn_delay_s", VIT, rr_warn_delay_s, 0, MAX_DELAY_S),
+    [RR_CRIT_LOW] = POS("crit_low_bpm", VIT, rr_crit_low_bpm, MAX_RR_BPM),
+    [RR_ACTION] = ACTION("crit_action", VIT, rr_crit_action),
+};
+static const struct order_rule resp_rate_orders[] = {
+    {RR_CRIT_LOW, RR_WARN_LOW, false},
+    {RR_WARN_LOW, RR_WARN_HIGH, false},
+};
+
+/* In vitals_keys order. */
+static const struct section vitals_sections[] = {
+    SECTION("baseline", baseline_keys, ORDERS(baseline_orders), NO_ACTION),
+    SECTION("blood_pressure", blood_pressure_keys, ORDERS(blood_pressure_orders), NO_ACTION),
+    SECTION("heart_rate", heart_rate_keys, ORDERS(heart_rate_orders), NO_ACTION),
+    SECTION("spo2", spo2_keys, ORDERS(spo2_orders), NO_ACTION),
+    SECTION("resp_rate", resp_rate_keys, ORDERS(resp_rate_orders), NO_ACTION),
+};
+enum { V_BASELINE, V_BP, V_HR, V_SPO2, V_RR, V_TWO_WARNINGS, V_OBSERVATION };
+static const struct dg_yaml_key vitals_keys[] = {
+    [V_BASELINE] = NODE("baseline", false, DG_YAML_MAP),
+    [V_BP] = NODE("blood_pressure", false, DG_YAML_MAP),
+    [V_HR] = NODE("heart_rate", false, DG_YAML_MAP),
+    [V_SPO2] = NODE("spo2", false, DG_YAML_MAP),
+    [V_RR] = NODE("resp_rate", false, DG_YAML_MAP),
+    [V_TWO_WARNINGS] = ACTION("two_warnings_action", VIT, two_warnings_action),
+    [V_OBSERVATION] = NUM("observation_min", VIT, observation_min, 0, 1440),
+};
+static_assert(V_TWO_WARNINGS == ARRAY_LEN(vitals_sections), "one section per vitals sub-mapping");
+#undef VIT
+
+/* ---- liveness (one set per library) */
+
+#define LIV struct dg_liveness
+enum {
+    LV_VITALS_WARN,
+    LV_VITALS_CRIT,
+    LV_NIBP_STALE,
+    LV_PUMP_WARN,
+    LV_PUMP_CRIT,
+    LV_COMMAND,
+    LV_MISMATCH_REL,
+    LV_MISMATCH_ABS,
+    LV_SKEW,
+    LV_PERMIT_VALID,
+    LV_PERMIT_PERIOD,
+};
+static const struct dg_yaml_key liveness_keys[] = {
+    [LV_VITALS_WARN] = POS("vitals_silent_warn_s", LIV, vitals_silent_warn_s, MAX_SILENT_S),
+    [LV_VITALS_CRIT] = POS("vitals_silent_crit_s", LIV, vitals_silent_crit_s, MAX_SILENT_S),
+    [LV_NIBP_STALE] = POS("nibp_stale_min", LIV, nibp_stale_min, MAX_AGE_MIN),
+    [LV_PUMP_WARN] = POS("pump_silent_warn_s", LIV, pump_silent_warn_s, MAX_SILENT_S),
+    [LV_PUMP_CRIT] = POS("pump_silent_crit_s", LIV, pump_silent_crit_s, MAX_SILENT_S),
+    [LV_COMMAND] = POS("command_timeout_s", LIV, command_timeout_s, MAX_DELAY_S),
+    [LV_MISMATCH_REL] = POS("dose_mismatch_rel_pct", LIV, dose_mismatch_rel_pct, MAX_PCT),
+    [LV_MISMATCH_ABS] = POS("dose_mismatch_abs_mg_per_kg", LIV, dose_mismatch_abs_mg_per_kg, 10),
+    [LV_SKEW] = POS("clock_skew_s", LIV, clock_skew_s, 86400),
+    [LV_PERMIT_VALID] = POS("permit_valid_s", LIV, permit_valid_s, 60),
+    [LV_PERMIT_PERIOD] = POS("permit_period_s", LIV, permit_period_s, 60),
+};
+static const struct order_rule liveness_orders[] = {
+    {LV_VITALS_WARN, LV_VITALS_CRIT, false},
+    {LV_PUMP_WARN, LV_PUMP_CRIT, false},
+    {LV_PERMIT_PERIOD, LV_PERMIT_VALID, false},
+};
+static const struct section liveness_section =
+    SECTION("liveness", liveness_keys, ORDERS(liveness_orders), NO_ACTION);
+#undef LIV
 
 /* ------------------------------------------------------------ file bytes */
 
@@ -464,11 +760,77 @@ out:
 
 /* ----------------------------------------------------------- drug library */
 
+/* The value of a numeric key (DOUBLE, INT, FLAG or ENUM) stored in base. */
+static double key_value(const struct dg_yaml_key *k, const void *base)
+{
+    const char *p = (const char *)base + k->offset;
+    if (k->type == DG_YAML_DOUBLE) {
+        double d;
+        memcpy(&d, p, sizeof d);
+        return d;
+    }
+    int i;
+    memcpy(&i, p, sizeof i);
+    return i;
+}
+
+/*
+ * One order rule of section s (mapping at path, walked into base with hits).
+ * The error names the key written in the file: the upper one if it is,
+ * else the lower one (the other value is then a default, and says so).
+ */
+static int check_order(struct dg_yaml *y, const struct section *s, const char *path,
+                       const yaml_node_t *map, const struct dg_yaml_hit *hits,
+                       const struct order_rule *o, const void *base)
+{
+    char kpath[160];
+    const struct dg_yaml_key *lo = &s->keys[o->lo], *hi = &s->keys[o->hi];
+    double a = key_value(lo, base), b = key_value(hi, base);
+    if (!(a > 0 && b > 0) || (o->or_equal ? a <= b : a < b)) return 0;
+    if (hits[o->hi].value)
+        return dg_yaml_fail(y, hits[o->hi].value, dg_yaml_join(kpath, sizeof kpath, path, hi->name),
+                            "must be %s %s (%g%s), got %g",
+                            o->or_equal ? "at least" : "greater than", lo->name, a,
+                            hits[o->lo].value ? "" : ", the default", b);
+    return dg_yaml_fail(y, hits[o->lo].value ? hits[o->lo].value : map,
+                        dg_yaml_join(kpath, sizeof kpath, path, lo->name),
+                        "must be %s %s (%g, the default), got %g",
+                        o->or_equal ? "at most" : "less than", hi->name, b, a);
+}
+
+/* Walk the mapping map, the section s under parent, into base, then check
+   what its table cannot: order rules, and an action that has no effect. */
+static int walk_section(struct dg_yaml *y, const struct section *s, const yaml_node_t *map,
+                        const char *parent, void *base)
+{
+    char path[96], kpath[160];
+    struct dg_yaml_hit hits[16];
+    assert(s->nkeys <= ARRAY_LEN(hits));
+
+    dg_yaml_join(path, sizeof path, parent, s->name);
+    int rc = dg_yaml_map(y, map, path, s->keys, s->nkeys, base, hits);
+    if (rc != 0) return rc;
+    for (size_t i = 0; i < s->norders; i++) {
+        rc = check_order(y, s, path, map, hits, &s->orders[i], base);
+        if (rc != 0) return rc;
+    }
+    if (s->action >= 0 && hits[s->action].value) {
+        double v = key_value(&s->keys[s->needs], base);
+        if (s->needs_zero ? v != 0 : !(v > 0))
+            return dg_yaml_fail(y, hits[s->action].value,
+                                dg_yaml_join(kpath, sizeof kpath, path, s->keys[s->action].name),
+                                "%s", s->why);
+    }
+    return 0;
+}
+
 /*
  * Parse the drug library text buf[len] (borrowed, only read during the call)
  * named `name` in errors into lib, whose sha256_hex the caller has already
  * set (everything else is overwritten or left from a partial parse on
- * failure).
+ * failure). Vitals, liveness and each entry's actions start from the
+ * contract's defaults (dg_druglib_defaults, dg_drug_defaults); an entry's
+ * limits start at 0, "no such limit".
  */
 static int parse_druglib(struct dg_druglib *lib, const char *name, const char *dir,
                          const unsigned char *buf, size_t len, char *err, size_t errlen)
@@ -477,9 +839,10 @@ static int parse_druglib(struct dg_druglib *lib, const char *name, const char *d
     struct dg_yaml_hit root_hits[ARRAY_LEN(druglib_root_keys)];
     /* Line of each entry's id, for "first at line N". */
     size_t id_line[DG_DRUGS_MAX];
-    char dpath[64], rpath[96], kpath[160];
+    char dpath[64], kpath[160];
     int rc;
 
+    dg_druglib_defaults(lib);
     rc = dg_yaml_parse(&y, name, dir, buf, len, err, errlen);
     if (rc != 0) return rc;
 
@@ -504,34 +867,18 @@ static int parse_druglib(struct dg_druglib *lib, const char *name, const char *d
     for (size_t i = 0; i < n; i++) {
         struct dg_drug *d = &lib->drugs[i];
         struct dg_yaml_hit hits[ARRAY_LEN(drug_keys)];
-        struct dg_yaml_hit rate_hits[ARRAY_LEN(rate_keys)];
 
         snprintf(dpath, sizeof dpath, "drugs[%zu]", i);
         memset(d, 0, sizeof *d);
-        d->rate_hard_action = DG_ACTION_PAUSE;
+        dg_drug_defaults(d, 0);
         rc = dg_yaml_map(&y, dg_yaml_seq_item(&y, drugs, i), dpath, drug_keys, ARRAY_LEN(drug_keys),
                          d, hits);
         if (rc != 0) goto fail;
         id_line[i] = dg_yaml_line(hits[DR_ID].value);
-
-        if (hits[DR_RATE].value) {
-            dg_yaml_join(rpath, sizeof rpath, dpath, "rate_mg_per_kg_h");
-            rc = dg_yaml_map(&y, hits[DR_RATE].value, rpath, rate_keys, ARRAY_LEN(rate_keys), d,
-                             rate_hits);
+        for (size_t k = 0; k < ARRAY_LEN(drug_sections); k++) {
+            if (!hits[DR_RATE + k].value) continue;
+            rc = walk_section(&y, &drug_sections[k], hits[DR_RATE + k].value, dpath, d);
             if (rc != 0) goto fail;
-            const struct dg_limit *lim = &d->rate_mg_per_kg_h;
-            if (lim->soft > 0 && lim->hard > 0 && !(lim->hard > lim->soft)) {
-                rc = dg_yaml_fail(&y, rate_hits[LIM_HARD].value,
-                                  dg_yaml_join(kpath, sizeof kpath, rpath, "hard"),
-                                  "must be greater than soft (%g), got %g", lim->soft, lim->hard);
-                goto fail;
-            }
-            if (rate_hits[LIM_ACTION].value && !(lim->hard > 0)) {
-                rc = dg_yaml_fail(&y, rate_hits[LIM_ACTION].value,
-                                  dg_yaml_join(kpath, sizeof kpath, rpath, "hard_action"),
-                                  "has no effect without a hard limit (set hard > 0)");
-                goto fail;
-            }
         }
 
         /* dg_druglib_find() must never have two candidates. */
@@ -551,6 +898,22 @@ static int parse_druglib(struct dg_druglib *lib, const char *name, const char *d
             }
         }
         lib->n_drugs = i + 1;
+    }
+
+    if (root_hits[D_VITALS].value) {
+        struct dg_yaml_hit vhits[ARRAY_LEN(vitals_keys)];
+        rc = dg_yaml_map(&y, root_hits[D_VITALS].value, "vitals", vitals_keys,
+                         ARRAY_LEN(vitals_keys), &lib->vitals, vhits);
+        if (rc != 0) goto fail;
+        for (size_t k = 0; k < ARRAY_LEN(vitals_sections); k++) {
+            if (!vhits[k].value) continue;
+            rc = walk_section(&y, &vitals_sections[k], vhits[k].value, "vitals", &lib->vitals);
+            if (rc != 0) goto fail;
+        }
+    }
+    if (root_hits[D_LIVENESS].value) {
+        rc = walk_section(&y, &liveness_section, root_hits[D_LIVENESS].value, "", &lib->liveness);
+        if (rc != 0) goto fail;
     }
 
     dg_yaml_close(&y);
@@ -685,6 +1048,7 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     c->log_level = DG_LOG_INFO;
     c->status_interval_s = 30;
     c->permit_to_infuse = false;
+    c->device_time_scale = 1;
     c->device_link.keepalive_s = 10;
 
     const yaml_node_t *root = dg_yaml_root(&y);

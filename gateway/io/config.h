@@ -38,6 +38,10 @@ struct dg_config {
     struct dg_link_settings clinic_link; /* default: a copy of device_link, client id "-clinic" */
     int status_interval_s;               /* republish GatewayStatus; default 30, 1..3600 */
     bool permit_to_infuse;               /* default false (issue 3) */
+    /* How much faster than real time device clocks advance: 1 for real
+       devices; a simulator running at 60x sets 60. Above 1 the clock-skew
+       check judges only a device's first message. Default 1, 1..1000. */
+    double device_time_scale;
     char drug_library_path[DG_PATH_MAX]; /* resolved relative to the config file */
     struct dg_druglib druglib;
 };

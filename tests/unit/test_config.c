@@ -236,6 +236,106 @@ static void assert_abs_in(const char *path, const char *dir, const char *file)
     assert_string_equal(path, want);
 }
 
+/* Field-by-field equality of the library's numbers and actions (no memcmp:
+   struct copies need not preserve padding). */
+#define EQ_D(f) assert_true(a->f == b->f)
+#define EQ_I(f) assert_int_equal(a->f, b->f)
+
+static void assert_drug_limits_equal(const struct dg_drug *a, const struct dg_drug *b)
+{
+    EQ_D(rate_mg_per_kg_h.soft);
+    EQ_D(rate_mg_per_kg_h.hard);
+    EQ_I(rate_hard_action);
+    EQ_D(session_dose_mg_per_kg.soft);
+    EQ_D(session_dose_mg_per_kg.hard);
+    EQ_I(session_dose_hard_action);
+    EQ_D(rolling_24h_dose_mg_per_kg_hard);
+    EQ_I(rolling_24h_hard_action);
+    EQ_I(bolus_allowed);
+    EQ_I(bolus_action);
+    EQ_D(concentration_soft_min_mg_per_ml);
+    EQ_D(concentration_soft_max_mg_per_ml);
+    EQ_D(concentration_hard_max_mg_per_ml);
+    EQ_I(concentration_hard_action);
+    EQ_D(weight_hard_min_kg);
+    EQ_D(weight_hard_max_kg);
+    EQ_D(programmed_dose_mg_per_kg.soft);
+    EQ_D(programmed_dose_mg_per_kg.hard);
+    EQ_I(sessions_max_per_7d);
+    EQ_D(sessions_min_hours_between);
+}
+
+static void assert_vitals_equal(const struct dg_vitals_rules *a, const struct dg_vitals_rules *b)
+{
+    EQ_D(baseline_max_age_min);
+    EQ_D(baseline_warn_sys_mmhg);
+    EQ_D(baseline_warn_dia_mmhg);
+    EQ_D(baseline_crit_sys_mmhg);
+    EQ_D(baseline_crit_dia_mmhg);
+    EQ_I(baseline_crit_action);
+    EQ_D(bp_rise_sys_mmhg);
+    EQ_D(bp_rise_dia_mmhg);
+    EQ_D(bp_high_sys_mmhg);
+    EQ_D(bp_high_dia_mmhg);
+    EQ_D(bp_high_window_min);
+    EQ_D(bp_severe_sys_mmhg);
+    EQ_D(bp_severe_dia_mmhg);
+    EQ_I(bp_high_action);
+    EQ_I(bp_severe_action);
+    EQ_D(hr_warn_low_bpm);
+    EQ_D(hr_warn_high_bpm);
+    EQ_D(hr_warn_delay_s);
+    EQ_D(hr_crit_low_bpm);
+    EQ_D(hr_crit_high_bpm);
+    EQ_I(hr_crit_action);
+    EQ_D(spo2_warn_pct);
+    EQ_D(spo2_warn_delay_s);
+    EQ_D(spo2_crit_pct);
+    EQ_I(spo2_crit_action);
+    EQ_D(rr_warn_low_bpm);
+    EQ_D(rr_warn_high_bpm);
+    EQ_D(rr_warn_delay_s);
+    EQ_D(rr_crit_low_bpm);
+    EQ_I(rr_crit_action);
+    EQ_I(two_warnings_action);
+    EQ_D(observation_min);
+}
+
+static void assert_liveness_equal(const struct dg_liveness *a, const struct dg_liveness *b)
+{
+    EQ_D(vitals_silent_warn_s);
+    EQ_D(vitals_silent_crit_s);
+    EQ_D(nibp_stale_min);
+    EQ_D(pump_silent_warn_s);
+    EQ_D(pump_silent_crit_s);
+    EQ_D(command_timeout_s);
+    EQ_D(dose_mismatch_rel_pct);
+    EQ_D(dose_mismatch_abs_mg_per_kg);
+    EQ_D(clock_skew_s);
+    EQ_D(permit_valid_s);
+    EQ_D(permit_period_s);
+}
+#undef EQ_D
+#undef EQ_I
+
+/* The contract's vitals and liveness (druglib.c). */
+static const struct dg_druglib *contract_defaults(void)
+{
+    static struct dg_druglib lib;
+    memset(&lib, 0, sizeof lib);
+    dg_druglib_defaults(&lib);
+    return &lib;
+}
+
+/* A drug entry's defaults: actions only (ketamine: the contract's limits too). */
+static const struct dg_drug *drug_defaults(int ketamine)
+{
+    static struct dg_drug d;
+    memset(&d, 0, sizeof d);
+    dg_drug_defaults(&d, ketamine);
+    return &d;
+}
+
 /* ------------------------------------------------------------ good files */
 
 static void test_shipped_files(void **state)
@@ -290,6 +390,16 @@ static void test_shipped_files(void **state)
     assert_true(k->rate_mg_per_kg_h.hard == 1.0 * 60.0 / 40.0);
     assert_int_equal(k->rate_hard_action, DG_ACTION_PAUSE);
     assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "infusion-clinic"), k);
+    /* Every other value is the contract's too (druglib.c holds the same table). */
+    assert_drug_limits_equal(k, drug_defaults(1));
+    assert_true(k->session_dose_mg_per_kg.hard == 1.0);
+    assert_true(k->concentration_hard_max_mg_per_ml == 10.0);
+    assert_int_equal(k->sessions_max_per_7d, 3);
+    assert_vitals_equal(&lib->vitals, &contract_defaults()->vitals);
+    assert_liveness_equal(&lib->liveness, &contract_defaults()->liveness);
+    assert_true(lib->vitals.observation_min == 120);
+    assert_true(lib->liveness.dose_mismatch_abs_mg_per_kg == 0.05);
+    assert_true(cfg.device_time_scale == 1);
 
     char hex[65];
     sha256_file(DG_SOURCE_DIR "/gateway/etc/dosegate.yaml", hex);
@@ -316,6 +426,7 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.log_level, DG_LOG_DEBUG);
     assert_int_equal(cfg.status_interval_s, 3600);
     assert_true(cfg.permit_to_infuse);
+    assert_true(cfg.device_time_scale == 60);
     assert_string_equal(cfg.device_link.url, "ssl://localhost:18883");
     assert_string_equal(cfg.device_link.client_id, "gw7-dev");
     assert_int_equal(cfg.device_link.keepalive_s, 2);
@@ -340,6 +451,80 @@ static void test_every_key(void **state)
     assert_true(lib->drugs[2].rate_mg_per_kg_h.soft == 0 &&
                 lib->drugs[2].rate_mg_per_kg_h.hard == 0);
     assert_int_equal(lib->drugs[3].rate_hard_action, DG_ACTION_NONE);
+
+    /* drugs[1]: every drug key. */
+    const struct dg_drug *d = &lib->drugs[1];
+    assert_true(d->session_dose_mg_per_kg.soft == 0.5);
+    assert_true(d->session_dose_mg_per_kg.hard == 0.8);
+    assert_int_equal(d->session_dose_hard_action, DG_ACTION_PAUSE);
+    assert_true(d->rolling_24h_dose_mg_per_kg_hard == 0.9);
+    assert_int_equal(d->rolling_24h_hard_action, DG_ACTION_NONE);
+    assert_int_equal(d->bolus_allowed, 0);
+    assert_int_equal(d->bolus_action, DG_ACTION_STOP);
+    assert_true(d->concentration_soft_min_mg_per_ml == 0.8);
+    assert_true(d->concentration_soft_max_mg_per_ml == 1.2);
+    assert_true(d->concentration_hard_max_mg_per_ml == 1.2); /* soft_max <= hard_max */
+    assert_int_equal(d->concentration_hard_action, DG_ACTION_PAUSE);
+    assert_true(d->weight_hard_min_kg == 40);
+    assert_true(d->weight_hard_max_kg == 180);
+    assert_true(d->programmed_dose_mg_per_kg.soft == 0.6);
+    assert_true(d->programmed_dose_mg_per_kg.hard == 0.7);
+    assert_int_equal(d->sessions_max_per_7d, 2);
+    assert_true(d->sessions_min_hours_between == 72);
+    /* drugs[2]: boluses allowed; its action keeps the default. */
+    assert_int_equal(lib->drugs[2].bolus_allowed, 1);
+    assert_int_equal(lib->drugs[2].bolus_action, DG_ACTION_PAUSE);
+    /* drugs[0]: only a rate: every other limit off, every action its default. */
+    struct dg_drug want = *drug_defaults(0);
+    want.rate_mg_per_kg_h = lib->drugs[0].rate_mg_per_kg_h;
+    assert_drug_limits_equal(&lib->drugs[0], &want);
+
+    const struct dg_vitals_rules *v = &lib->vitals;
+    assert_true(v->baseline_max_age_min == 10);
+    assert_true(v->baseline_warn_sys_mmhg == 135);
+    assert_true(v->baseline_warn_dia_mmhg == 85);
+    assert_true(v->baseline_crit_sys_mmhg == 170);
+    assert_true(v->baseline_crit_dia_mmhg == 105);
+    assert_int_equal(v->baseline_crit_action, DG_ACTION_PAUSE);
+    assert_true(v->bp_rise_sys_mmhg == 30);
+    assert_true(v->bp_rise_dia_mmhg == 20);
+    assert_true(v->bp_high_sys_mmhg == 170);
+    assert_true(v->bp_high_dia_mmhg == 105);
+    assert_true(v->bp_high_window_min == 10);
+    assert_int_equal(v->bp_high_action, DG_ACTION_STOP);
+    assert_true(v->bp_severe_sys_mmhg == 190);
+    assert_true(v->bp_severe_dia_mmhg == 115);
+    assert_int_equal(v->bp_severe_action, DG_ACTION_PAUSE);
+    assert_true(v->hr_warn_low_bpm == 55);
+    assert_true(v->hr_warn_high_bpm == 110);
+    assert_true(v->hr_warn_delay_s == 0);
+    assert_true(v->hr_crit_low_bpm == 45);
+    assert_true(v->hr_crit_high_bpm == 140);
+    assert_int_equal(v->hr_crit_action, DG_ACTION_STOP);
+    assert_true(v->spo2_warn_pct == 92);
+    assert_true(v->spo2_warn_delay_s == 10);
+    assert_true(v->spo2_crit_pct == 88);
+    assert_int_equal(v->spo2_crit_action, DG_ACTION_STOP);
+    assert_true(v->rr_warn_low_bpm == 12);
+    assert_true(v->rr_warn_high_bpm == 25);
+    assert_true(v->rr_warn_delay_s == 20);
+    assert_true(v->rr_crit_low_bpm == 8);
+    assert_int_equal(v->rr_crit_action, DG_ACTION_NONE);
+    assert_int_equal(v->two_warnings_action, DG_ACTION_NONE);
+    assert_true(v->observation_min == 0);
+
+    const struct dg_liveness *l = &lib->liveness;
+    assert_true(l->vitals_silent_warn_s == 5);
+    assert_true(l->vitals_silent_crit_s == 30);
+    assert_true(l->nibp_stale_min == 10);
+    assert_true(l->pump_silent_warn_s == 3);
+    assert_true(l->pump_silent_crit_s == 15);
+    assert_true(l->command_timeout_s == 2.5);
+    assert_true(l->dose_mismatch_rel_pct == 5);
+    assert_true(l->dose_mismatch_abs_mg_per_kg == 0.02);
+    assert_true(l->clock_skew_s == 10);
+    assert_true(l->permit_valid_s == 3);
+    assert_true(l->permit_period_s == 0.5);
     /* The per-area entry wins over the any-area one. */
     assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "infusion-clinic"), &lib->drugs[1]);
     assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "icu"), &lib->drugs[0]);
@@ -363,6 +548,10 @@ static void test_clinic_link_defaults(void **state)
     assert_int_equal(cfg.log_level, DG_LOG_INFO);
     assert_int_equal(cfg.status_interval_s, 30);
     assert_false(cfg.permit_to_infuse);
+    assert_true(cfg.device_time_scale == 1);
+    /* No vitals or liveness sections: the contract's values. */
+    assert_vitals_equal(&cfg.druglib.vitals, &contract_defaults()->vitals);
+    assert_liveness_equal(&cfg.druglib.liveness, &contract_defaults()->liveness);
 
     /* Present with only a url: the url is its own, the rest inherited. */
     rc = load(&cfg, "clinic-partial.yaml", err, sizeof err);
@@ -434,6 +623,8 @@ static const struct bad_case bad_cases[] = {
     {"key-encrypted.yaml", false, 9, "device_link.key_file", "encrypted"},
     {"ca-not-pem.yaml", false, 7, "device_link.ca_file", "holds no PEM certificate"},
     {"cert-is-dir.yaml", false, 8, "device_link.cert_file", "is not a regular file"},
+    {"time-scale-range.yaml", false, 5, "gateway.device_time_scale",
+     "must be between 1 and 1000, got 0.5"},
     /* drug library */
     {"drugs-dup.yaml", true, 11, "drugs[1].id",
      "duplicate entry for drug \"ketamine-trd\" with no care area (any) (first at line 6)"},
@@ -441,7 +632,8 @@ static const struct bad_case bad_cases[] = {
     {"drugs-hard-le-soft.yaml", true, 10, "drugs[0].rate_mg_per_kg_h.hard",
      "must be greater than soft (1.125), got 1.125"},
     {"drugs-empty.yaml", true, 5, "drugs", "must list at least one drug"},
-    {"drugs-negative.yaml", true, 9, "drugs[0].rate_mg_per_kg_h.soft", "must be >= 0, got -1"},
+    {"drugs-negative.yaml", true, 9, "drugs[0].rate_mg_per_kg_h.soft",
+     "must be between 0 and 100, got -1"},
     {"drugs-inf.yaml", true, 10, "drugs[0].rate_mg_per_kg_h.hard", "must be a finite number"},
     {"drugs-syntax.yaml", true, 11, "syntax error", "(while scanning a quoted scalar at line 4)"},
     {"drugs-unknown-key.yaml", true, 8, "drugs[0].dose_mg_per_kg", "unknown key"},
@@ -452,6 +644,71 @@ static const struct bad_case bad_cases[] = {
      "must be one of none, pause, stop; got \"alarm\""},
     {"drugs-not-map.yaml", true, 11, "drugs[1]", "expected a mapping, got \"ketamine\""},
     {"drugs-too-many.yaml", true, 38, "drugs", "at most 32 drugs are supported, got 33"},
+    {"drugs-dose-hard-le-soft.yaml", true, 10, "drugs[0].session_dose_mg_per_kg.hard",
+     "must be greater than soft (0.75), got 0.5"},
+    {"drugs-prog-hard-le-soft.yaml", true, 8, "drugs[0].programmed_dose_mg_per_kg.hard",
+     "must be greater than soft (1), got 1"},
+    {"drugs-conc-min-ge-max.yaml", true, 10, "drugs[0].concentration_mg_per_ml.soft_max",
+     "must be greater than soft_min (2), got 1"},
+    {"drugs-conc-soft-above-hard.yaml", true, 10, "drugs[0].concentration_mg_per_ml.hard_max",
+     "must be at least soft_max (12), got 10"},
+    {"drugs-conc-min-ge-hard.yaml", true, 9, "drugs[0].concentration_mg_per_ml.hard_max",
+     "must be greater than soft_min (10), got 10"},
+    {"drugs-conc-action-no-hard.yaml", true, 10, "drugs[0].concentration_mg_per_ml.hard_action",
+     "has no effect without a hard limit (set hard_max > 0)"},
+    {"drugs-24h-action-no-hard.yaml", true, 9, "drugs[0].rolling_24h_dose_mg_per_kg.hard_action",
+     "has no effect without a hard limit (set hard > 0)"},
+    {"drugs-weight-min-ge-max.yaml", true, 10, "drugs[0].weight_kg.hard_max",
+     "must be greater than hard_min (250), got 30"},
+    {"drugs-bolus-action-allowed.yaml", true, 10, "drugs[0].bolus.action",
+     "has no effect when allowed is true"},
+    {"drugs-bolus-not-bool.yaml", true, 9, "drugs[0].bolus.allowed",
+     "expected true or false, got \"no\""},
+    {"drugs-rate-absurd.yaml", true, 10, "drugs[0].rate_mg_per_kg_h.hard",
+     "must be between 0 and 100, got 1500"},
+    {"drugs-sessions-range.yaml", true, 9, "drugs[0].sessions.max_per_7d",
+     "must be between 0 and 100, got 500"},
+    {"drugs-sessions-float.yaml", true, 9, "drugs[0].sessions.max_per_7d",
+     "expected an integer, got \"2.5\""},
+    /* vitals: warning thresholds less severe than critical ones, > 0 */
+    {"vitals-hr-crit-low.yaml", true, 10, "vitals.heart_rate.crit_low_bpm",
+     "must be less than warn_low_bpm (50, the default), got 55"},
+    {"vitals-hr-crit-high.yaml", true, 11, "vitals.heart_rate.crit_high_bpm",
+     "must be greater than warn_high_bpm (130), got 125"},
+    {"vitals-hr-warn-order.yaml", true, 9, "vitals.heart_rate.warn_high_bpm",
+     "must be greater than warn_low_bpm (100), got 90"},
+    {"vitals-spo2-order.yaml", true, 10, "vitals.spo2.warn_pct",
+     "must be greater than crit_pct (90), got 85"},
+    {"vitals-rr-order.yaml", true, 10, "vitals.resp_rate.crit_low_bpm",
+     "must be less than warn_low_bpm (10, the default), got 12"},
+    {"vitals-bp-order.yaml", true, 10, "vitals.blood_pressure.severe_sys_mmhg",
+     "must be greater than high_sys_mmhg (180, the default), got 170"},
+    {"vitals-baseline-order.yaml", true, 11, "vitals.baseline.crit_dia_mmhg",
+     "must be greater than warn_dia_mmhg (120), got 110"},
+    {"vitals-zero-threshold.yaml", true, 10, "vitals.spo2.crit_pct",
+     "must be greater than 0 and at most 100, got 0"},
+    {"vitals-negative-delay.yaml", true, 10, "vitals.heart_rate.warn_delay_s",
+     "must be between 0 and 600, got -1"},
+    {"vitals-window-zero.yaml", true, 10, "vitals.blood_pressure.high_window_min",
+     "must be greater than 0 and at most 60, got 0"},
+    {"vitals-unknown-key.yaml", true, 10, "vitals.heart_rate.warn_bpm",
+     "unknown key (expected one of: warn_low_bpm,"},
+    {"vitals-bad-action.yaml", true, 9, "vitals.two_warnings_action",
+     "must be one of none, pause, stop; got \"alarm\""},
+    {"vitals-not-map.yaml", true, 9, "vitals", "expected a mapping, got a list"},
+    {"vitals-observation-range.yaml", true, 9, "vitals.observation_min",
+     "must be between 0 and 1440, got 2000"},
+    /* liveness: warn before crit, permits renewed before they lapse, > 0 */
+    {"liveness-warn-ge-crit.yaml", true, 9, "liveness.vitals_silent_warn_s",
+     "must be less than vitals_silent_crit_s (60, the default), got 60"},
+    {"liveness-pump-order.yaml", true, 10, "liveness.pump_silent_crit_s",
+     "must be greater than pump_silent_warn_s (20), got 10"},
+    {"liveness-permit.yaml", true, 10, "liveness.permit_valid_s",
+     "must be greater than permit_period_s (5), got 5"},
+    {"liveness-zero-timeout.yaml", true, 9, "liveness.command_timeout_s",
+     "must be greater than 0 and at most 600, got 0"},
+    {"liveness-nan.yaml", true, 9, "liveness.clock_skew_s", "must be a finite number"},
+    {"liveness-unknown-key.yaml", true, 9, "liveness.monitor_silent_s", "unknown key"},
 };
 
 /* A valid site config in tmp naming the drug-library fixture lib. */
@@ -508,6 +765,28 @@ static void test_bad_fixtures(void **state)
             fail_msg("%s:\n got  %s\n want ...%s...", c->file, err, c->problem);
         if (strchr(err, '\n')) fail_msg("%s: error is not one line: %s", c->file, err);
     }
+}
+
+/* Keys left out of vitals, liveness and a drug entry keep their defaults. */
+static void test_partial_library(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512], path[PATH_MAX];
+    write_site_for("drugs-partial.yaml", path, sizeof path);
+    int rc = dg_config_load(&cfg, path, err, sizeof err);
+    if (rc != 0) fail_msg("drugs-partial.yaml refused: %s", err);
+
+    struct dg_drug want = *drug_defaults(0);
+    want.session_dose_mg_per_kg.hard = 1.0;
+    assert_drug_limits_equal(&cfg.druglib.drugs[0], &want);
+    assert_int_equal(cfg.druglib.drugs[0].session_dose_hard_action, DG_ACTION_STOP);
+
+    struct dg_druglib lib = *contract_defaults();
+    lib.vitals.hr_crit_action = DG_ACTION_STOP;
+    lib.liveness.clock_skew_s = 120;
+    assert_vitals_equal(&cfg.druglib.vitals, &lib.vitals);
+    assert_liveness_equal(&cfg.druglib.liveness, &lib.liveness);
 }
 
 static void test_missing_file(void **state)
@@ -589,7 +868,7 @@ int main(void)
         cmocka_unit_test(test_clinic_link_defaults), cmocka_unit_test(test_relative_config_path),
         cmocka_unit_test(test_bad_fixtures),         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_small_error_buffer),   cmocka_unit_test(test_out_of_memory),
-        cmocka_unit_test(test_hash_tracks_bytes),
+        cmocka_unit_test(test_hash_tracks_bytes),    cmocka_unit_test(test_partial_library),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
