@@ -17,10 +17,14 @@
  *     the name of the file at fault and ':' and then either a line number
  *     within the text or a space, and *cfg is left untouched;
  *   - a success yields a sane model: 1..DG_DRUGS_MAX drugs, well-formed ids,
- *     limits finite and >= 0, hard > soft when both are set, a hard action
- *     other than the default only with a hard limit, no two entries for one
- *     (drug, care area), SHA-256 of exactly the given bytes, and site
- *     settings within their documented ranges;
+ *     every limit finite, >= 0 and within its documented maximum, hard >
+ *     soft when both are set, soft_min < soft_max <= hard_max, a hard action
+ *     other than the default only with a hard limit (a bolus action only
+ *     when boluses are not allowed), no two entries for one (drug, care
+ *     area); vital-sign thresholds > 0 with every warning less severe than
+ *     its critical threshold, silent timeouts warn < crit, a permit renewed
+ *     before it lapses, every action none/pause/stop; SHA-256 of exactly
+ *     the given bytes, and site settings within their documented ranges;
  *   - no dg_malloc'd memory outlives the call.
  * A broken property aborts.
  *
@@ -99,11 +103,6 @@ static int text_ok(const char *s, size_t cap)
     return 1;
 }
 
-static int limit_ok(double v)
-{
-    return isfinite(v) && v >= 0;
-}
-
 static void sha256_of(const uint8_t *data, size_t size, char hex[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -114,6 +113,137 @@ static void sha256_of(const uint8_t *data, size_t size, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
+/* 0 <= v <= max, finite. */
+static int in_range(double v, double max)
+{
+    return isfinite(v) && v >= 0 && v <= max;
+}
+
+/* 0 < v <= max, finite. */
+static int positive(double v, double max)
+{
+    return isfinite(v) && v > 0 && v <= max;
+}
+
+static int action_ok(enum dg_alert_action a)
+{
+    return a >= DG_ACTION_NONE && a <= DG_ACTION_STOP;
+}
+
+/* lo < hi whenever both are set (> 0). */
+static int ordered(double lo, double hi)
+{
+    return !(lo > 0 && hi > 0) || lo < hi;
+}
+
+/* An action differs from its default only if the limit it acts on is set. */
+static int action_needs(enum dg_alert_action a, enum dg_alert_action dflt, double limit)
+{
+    return a == dflt || limit > 0;
+}
+
+static void check_drug_limits(const struct dg_drug *d)
+{
+    struct dg_drug dflt;
+    memset(&dflt, 0, sizeof dflt);
+    dg_drug_defaults(&dflt, 0);
+
+    const struct dg_limit *r = &d->rate_mg_per_kg_h, *s = &d->session_dose_mg_per_kg,
+                          *p = &d->programmed_dose_mg_per_kg;
+    check(in_range(r->soft, 100) && in_range(r->hard, 100), "rate limits in 0..100");
+    check(in_range(s->soft, 100) && in_range(s->hard, 100), "session dose limits in 0..100");
+    check(in_range(p->soft, 100) && in_range(p->hard, 100), "programmed dose limits in 0..100");
+    check(in_range(d->rolling_24h_dose_mg_per_kg_hard, 100), "24 h limit in 0..100");
+    check(ordered(r->soft, r->hard) && ordered(s->soft, s->hard) && ordered(p->soft, p->hard),
+          "hard > soft when both set");
+
+    double cmin = d->concentration_soft_min_mg_per_ml, cmax = d->concentration_soft_max_mg_per_ml,
+           chard = d->concentration_hard_max_mg_per_ml;
+    check(in_range(cmin, 1000) && in_range(cmax, 1000) && in_range(chard, 1000),
+          "concentration limits in 0..1000");
+    check(ordered(cmin, cmax) && ordered(cmin, chard) &&
+              (!(cmax > 0 && chard > 0) || cmax <= chard),
+          "soft_min < soft_max <= hard_max");
+    check(in_range(d->weight_hard_min_kg, 1000) && in_range(d->weight_hard_max_kg, 1000) &&
+              ordered(d->weight_hard_min_kg, d->weight_hard_max_kg),
+          "weight limits in 0..1000, min < max");
+    check(d->sessions_max_per_7d >= 0 && d->sessions_max_per_7d <= 100, "max_per_7d in 0..100");
+    check(in_range(d->sessions_min_hours_between, 168), "min_hours_between in 0..168");
+
+    check(action_ok(d->rate_hard_action) && action_ok(d->session_dose_hard_action) &&
+              action_ok(d->rolling_24h_hard_action) && action_ok(d->bolus_action) &&
+              action_ok(d->concentration_hard_action),
+          "drug actions in range");
+    check(action_needs(d->rate_hard_action, dflt.rate_hard_action, r->hard) &&
+              action_needs(d->session_dose_hard_action, dflt.session_dose_hard_action, s->hard) &&
+              action_needs(d->rolling_24h_hard_action, dflt.rolling_24h_hard_action,
+                           d->rolling_24h_dose_mg_per_kg_hard) &&
+              action_needs(d->concentration_hard_action, dflt.concentration_hard_action, chard),
+          "hard_action set only with a hard limit");
+    check(d->bolus_allowed == 0 || d->bolus_allowed == 1, "bolus.allowed is 0 or 1");
+    check(d->bolus_action == dflt.bolus_action || !d->bolus_allowed,
+          "bolus.action set only when boluses are not allowed");
+}
+
+static void check_vitals(const struct dg_vitals_rules *v)
+{
+    check(positive(v->baseline_max_age_min, 240), "baseline.max_age_min in (0, 240]");
+    check(positive(v->baseline_warn_sys_mmhg, 300) && positive(v->baseline_warn_dia_mmhg, 300) &&
+              positive(v->baseline_crit_sys_mmhg, 300) && positive(v->baseline_crit_dia_mmhg, 300),
+          "baseline thresholds in (0, 300]");
+    check(v->baseline_warn_sys_mmhg < v->baseline_crit_sys_mmhg &&
+              v->baseline_warn_dia_mmhg < v->baseline_crit_dia_mmhg,
+          "baseline warn < crit");
+    check(positive(v->bp_rise_sys_mmhg, 300) && positive(v->bp_rise_dia_mmhg, 300) &&
+              positive(v->bp_high_sys_mmhg, 300) && positive(v->bp_high_dia_mmhg, 300) &&
+              positive(v->bp_severe_sys_mmhg, 300) && positive(v->bp_severe_dia_mmhg, 300),
+          "bp thresholds in (0, 300]");
+    check(positive(v->bp_high_window_min, 60), "bp high window in (0, 60]");
+    check(v->bp_high_sys_mmhg < v->bp_severe_sys_mmhg &&
+              v->bp_high_dia_mmhg < v->bp_severe_dia_mmhg,
+          "bp high < severe");
+    check(positive(v->hr_warn_low_bpm, 300) && positive(v->hr_warn_high_bpm, 300) &&
+              positive(v->hr_crit_low_bpm, 300) && positive(v->hr_crit_high_bpm, 300),
+          "hr thresholds in (0, 300]");
+    check(v->hr_crit_low_bpm < v->hr_warn_low_bpm && v->hr_warn_low_bpm < v->hr_warn_high_bpm &&
+              v->hr_warn_high_bpm < v->hr_crit_high_bpm,
+          "hr crit_low < warn_low < warn_high < crit_high");
+    check(positive(v->spo2_warn_pct, 100) && positive(v->spo2_crit_pct, 100) &&
+              v->spo2_crit_pct < v->spo2_warn_pct,
+          "spo2 0 < crit < warn <= 100");
+    check(positive(v->rr_warn_low_bpm, 100) && positive(v->rr_warn_high_bpm, 100) &&
+              positive(v->rr_crit_low_bpm, 100) && v->rr_crit_low_bpm < v->rr_warn_low_bpm &&
+              v->rr_warn_low_bpm < v->rr_warn_high_bpm,
+          "rr 0 < crit_low < warn_low < warn_high");
+    check(in_range(v->hr_warn_delay_s, 600) && in_range(v->spo2_warn_delay_s, 600) &&
+              in_range(v->rr_warn_delay_s, 600),
+          "condition delays in 0..600");
+    check(in_range(v->observation_min, 1440), "observation_min in 0..1440");
+    check(action_ok(v->baseline_crit_action) && action_ok(v->bp_high_action) &&
+              action_ok(v->bp_severe_action) && action_ok(v->hr_crit_action) &&
+              action_ok(v->spo2_crit_action) && action_ok(v->rr_crit_action) &&
+              action_ok(v->two_warnings_action),
+          "vitals actions in range");
+}
+
+static void check_liveness(const struct dg_liveness *l)
+{
+    check(positive(l->vitals_silent_warn_s, 3600) && positive(l->vitals_silent_crit_s, 3600) &&
+              l->vitals_silent_warn_s < l->vitals_silent_crit_s,
+          "vitals silent 0 < warn < crit <= 3600");
+    check(positive(l->pump_silent_warn_s, 3600) && positive(l->pump_silent_crit_s, 3600) &&
+              l->pump_silent_warn_s < l->pump_silent_crit_s,
+          "pump silent 0 < warn < crit <= 3600");
+    check(positive(l->nibp_stale_min, 240), "nibp_stale_min in (0, 240]");
+    check(positive(l->command_timeout_s, 600), "command_timeout_s in (0, 600]");
+    check(positive(l->dose_mismatch_rel_pct, 100) && positive(l->dose_mismatch_abs_mg_per_kg, 10),
+          "dose mismatch margins > 0");
+    check(positive(l->clock_skew_s, 86400), "clock_skew_s in (0, 86400]");
+    check(positive(l->permit_valid_s, 60) && positive(l->permit_period_s, 60) &&
+              l->permit_period_s < l->permit_valid_s,
+          "0 < permit_period_s < permit_valid_s <= 60");
+}
+
 static void check_druglib(const struct dg_druglib *lib)
 {
     check(id_ok(lib->id, sizeof lib->id, 0), "library.id");
@@ -121,17 +251,10 @@ static void check_druglib(const struct dg_druglib *lib)
     check(lib->n_drugs >= 1 && lib->n_drugs <= DG_DRUGS_MAX, "1 <= n_drugs <= DG_DRUGS_MAX");
     for (size_t i = 0; i < lib->n_drugs; i++) {
         const struct dg_drug *d = &lib->drugs[i];
-        const struct dg_limit *l = &d->rate_mg_per_kg_h;
         check(id_ok(d->id, sizeof d->id, 0), "drug.id");
         check(id_ok(d->care_area, sizeof d->care_area, 1), "drug.care_area");
         check(text_ok(d->name, sizeof d->name), "drug.name");
-        check(limit_ok(l->soft) && limit_ok(l->hard), "limits finite and >= 0");
-        check(!(l->soft > 0 && l->hard > 0) || l->hard > l->soft, "hard > soft when both set");
-        check(d->rate_hard_action >= DG_ACTION_NONE && d->rate_hard_action <= DG_ACTION_STOP,
-              "rate_hard_action in range");
-        /* The default is pause; hard_action may only be written with a hard limit. */
-        check(d->rate_hard_action == DG_ACTION_PAUSE || l->hard > 0,
-              "hard_action set only with a hard limit");
+        check_drug_limits(d);
         for (size_t j = 0; j < i; j++)
             check(strcmp(lib->drugs[j].id, d->id) != 0 ||
                       strcmp(lib->drugs[j].care_area, d->care_area) != 0,
@@ -141,6 +264,8 @@ static void check_druglib(const struct dg_druglib *lib)
                   (f->care_area[0] == '\0' || strcmp(f->care_area, d->care_area) == 0),
               "every entry can be found");
     }
+    check_vitals(&lib->vitals);
+    check_liveness(&lib->liveness);
 }
 
 static void check_link(const struct dg_link_settings *l)
@@ -165,6 +290,9 @@ static void check_config(const struct dg_config *c)
           "topic_root has no wildcard or empty level");
     check(c->log_level >= DG_LOG_DEBUG && c->log_level <= DG_LOG_ERROR, "log_level in range");
     check(c->status_interval_s >= 1 && c->status_interval_s <= 3600, "status_interval_s range");
+    check(isfinite(c->device_time_scale) && c->device_time_scale >= 1 &&
+              c->device_time_scale <= 1000,
+          "device_time_scale in 1..1000");
     check_link(&c->device_link);
     check_link(&c->clinic_link);
     check(strcmp(c->device_link.client_id, c->clinic_link.client_id) != 0,
