@@ -61,10 +61,51 @@ cell(char buf[CELL], const char *fmt, ...)
     va_end(ap);
 }
 
+/*
+ * The alert a rule raises. Tiers of one quantity (soft/hard, warning/
+ * critical) are one alert condition, so the alert escalates and deescalates
+ * rather than being replaced (gateway/core/alerts.c); AlertEvent.condition
+ * and ActiveAlert.condition carry this name. Rules without an alert of their
+ * own say "—".
+ */
+static const char *alert_condition(const char *id)
+{
+    static const char *const map[][2] = {
+        {"rate-soft", "rate"},
+        {"rate-hard", "rate"},
+        {"dose-soft", "session-dose"},
+        {"dose-hard", "session-dose"},
+        {"concentration-soft", "concentration"},
+        {"concentration-hard", "concentration"},
+        {"programmed-dose-soft", "programmed-dose"},
+        {"programmed-dose-hard", "programmed-dose"},
+        {"sessions-7d", "sessions"},
+        {"sessions-interval", "sessions"},
+        {"baseline-bp-warn", "baseline-bp"},
+        {"baseline-bp-missing", "baseline-bp"},
+        {"baseline-bp-crit", "baseline-bp"},
+        {"bp-high", "blood-pressure"},
+        {"bp-severe", "blood-pressure"},
+        {"hr-warn", "heart-rate"},
+        {"hr-crit", "heart-rate"},
+        {"spo2-warn", "spo2"},
+        {"spo2-crit", "spo2"},
+        {"rr-warn", "resp-rate"},
+        {"rr-crit", "resp-rate"},
+        {"command-not-honoured", "(escalates the alert that asked)"},
+        {"observation", "—"},
+        {"permit-to-infuse", "—"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], id) == 0) return map[i][1];
+    return id;
+}
+
 static int put(FILE *out, const struct row *r)
 {
-    return fprintf(out, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", r->id, r->condition,
-                   r->value, r->alert, r->action, r->when, r->keys, r->source) < 0
+    return fprintf(out, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->id,
+                   alert_condition(r->id), r->condition, r->value, r->alert, r->action, r->when,
+                   r->keys, r->source) < 0
                ? -DG_EIO
                : 0;
 }
@@ -583,9 +624,10 @@ int dg_rules_doc_write(FILE *out, const struct dg_druglib *lib, const char *drug
     if (fprintf(out,
                 "Drug rules show the `%s` entry; vital-sign and liveness rules apply to every "
                 "bed. Library `%s` version `%s`.\n\n"
-                "| rule id | condition | default | alert | action | when | library keys | "
+                "| rule id | alert condition | condition | default | alert | action | when | "
+                "library keys | "
                 "source |\n"
-                "|---|---|---|---|---|---|---|---|\n",
+                "|---|---|---|---|---|---|---|---|---|\n",
                 d->id, lib->id, lib->version) < 0)
         return -DG_EIO;
     int rc = drug_rows(out, d);

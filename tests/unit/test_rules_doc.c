@@ -284,17 +284,21 @@ static void test_table_follows_library(void **state)
     char *t = render(&lib, "ketamine-trd", &rc);
     assert_int_equal(rc, 0);
     static const char *const want[] = {
-        "| `rate-soft` | running rate above soft (mg/kg/h = mL/h × mg/mL ÷ kg) | off | "
+        "| `rate-soft` | rate | running rate above soft (mg/kg/h = mL/h × mg/mL ÷ kg) | off | "
         "medium, physiological | — |",
-        "| `rate-hard` | running rate above hard | > 2.25 mg/kg/h | high, physiological | stop |",
-        "| `bolus` | any bolus (count or bolus dose > 0) when boluses are not allowed | off "
+        "| `rate-hard` | rate | running rate above hard | > 2.25 mg/kg/h | high, physiological | "
+        "stop |",
+        "| `bolus` | bolus | any bolus (count or bolus dose > 0) when boluses are not allowed | "
+        "off "
         "(allowed) | high, physiological | — |",
         "| > 2 mg/mL | medium, physiological | none |",
         "| missing or < 30 kg |",
-        "| `sessions-7d` | more sessions started in the last 7 days than max_per_7d, this one "
+        "| `sessions-7d` | sessions | more sessions started in the last 7 days than max_per_7d, "
+        "this one "
         "included | off |",
         "| < 50 or > 120 bpm for 0 s |",
-        "| `two-warnings` | two or more warnings (medium physiological alerts, or vitals-silent) "
+        "| `two-warnings` | two-warnings | two or more warnings (medium physiological alerts, or "
+        "vitals-silent) "
         "active at once on one bed | off |",
         "| ≥ 180/110 mmHg | high, physiological | pause on start |",
         "| every 1 s, valid 3.5 s |",
