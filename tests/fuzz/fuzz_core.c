@@ -80,14 +80,15 @@ static void check(int ok, const char *what)
 /*
  * DG_FUZZ_CORE_STRICT=1 also checks two documented promises the core does
  * not keep yet, so that the default run (scripts/test) stays green until
- * they are fixed:
- *   - core.h: telemetry answered -DG_ENOMEM "is then not processed"; but a
- *     failed raise after the pump's seq was recorded (and after rate-soft
- *     was cleared) makes the same message a duplicate;
- *   - docs/operations.md: rate-soft "clears itself when the rate comes back
- *     under"; but it stays active for good (an ack with reset only clears
- *     latched alerts) when the next telemetry has no program, a drug without
- *     an entry, or names another bed.
+ * they are fixed (seeds oom-first-raise, idle-after-soft, move-bed):
+ *   - core.h: telemetry answered -DG_ENOMEM "is then not processed"; but
+ *     when raising an alert fails, the pump's seq is recorded all the same,
+ *     so the same message is then a duplicate and its alert (and pause) is
+ *     never raised for it;
+ *   - docs/operations.md: the soft rate alert "clears itself when the rate
+ *     comes back under"; but it stays active for good (an ack with reset
+ *     only clears latched alerts) when the next telemetry has no program, a
+ *     drug without an entry, or names another bed.
  */
 static bool strict;
 

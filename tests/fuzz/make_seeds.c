@@ -348,6 +348,20 @@ static void core_seeds(void)
     tel(&o, 0, 0, 1, 3, 120, 0);
     write_ops("oom", &o);
 
+    /* The first raise of a pump's rate alert fails (the bed's alert table). */
+    o.n = 0;
+    tel(&o, 1, 1, 1, 1, 54, 0);
+    op(&o, K_TEL, 0, 1, 4);
+    put(&o, 0); /* fail the first allocation */
+    put(&o, 1 | 1u << 2 | 1u << 4 | 1u << 6);
+    put(&o, 1);
+    put(&o, 2);
+    put(&o, 120);
+    put(&o, 0);
+    tel(&o, 1, 1, 1, 2, 120, 0);
+    tel(&o, 1, 1, 1, 3, 120, 0);
+    write_ops("oom-first-raise", &o);
+
     /* Real protobuf: telemetry over hard, vitals, an ack by id. */
     Dosegate__V1__PumpTelemetry m;
     Dosegate__V1__InfusionProgram p;
