@@ -12,8 +12,15 @@
 
 #include "core_fixture.h"
 
-#define setup    fx_setup
 #define teardown fx_teardown
+
+/* Every test starts with a normal baseline blood pressure on bed-1. */
+static int setup(void **state)
+{
+    fx_setup(state);
+    fx_baseline(*state);
+    return 0;
+}
 
 static int feed(struct fx *f, enum dg_pump_state st, double rate)
 {
@@ -156,6 +163,11 @@ static void alerts_are_per_bed(void **state)
 {
     struct fx *f = *state;
     feed(f, DG_PUMP_RUNNING, 7.5);
+    struct dg_vitals v = fx_vitals(f);
+    snprintf(v.monitor_id, sizeof v.monitor_id, "monitor-2");
+    snprintf(v.bed_id, sizeof v.bed_id, "bed-2");
+    fx_nibp(&v, 118, 76);
+    assert_int_equal(fx_send_vitals(f, &v), 0);
     struct dg_telemetry t = fx_tele(f, DG_PUMP_RUNNING, 0.75);
     snprintf(t.pump_id, sizeof t.pump_id, "pump-2");
     snprintf(t.bed_id, sizeof t.bed_id, "bed-2");
@@ -164,6 +176,7 @@ static void alerts_are_per_bed(void **state)
     struct dg_core_stats st;
     dg_core_stats(f->core, &st);
     assert_int_equal(st.pumps, 2);
+    assert_int_equal(st.monitors, 2);
     assert_int_equal(st.beds, 2);
     assert_int_equal(st.active_alerts, 1);
     assert_string_equal(f->rec.snaps[0].bed, "bed-1");
@@ -190,6 +203,7 @@ static void unlatched_alert_deescalates_then_clears(void **state)
     f->lib.drugs[0].rate_hard_action = DG_ACTION_NONE;
     fx_start(f);
     *state = f;
+    fx_baseline(f);
     feed(f, DG_PUMP_RUNNING, 2.0);
     feed(f, DG_PUMP_RUNNING, 1.2);
     feed(f, DG_PUMP_RUNNING, 1.0);
@@ -334,6 +348,7 @@ static int setup_permits(void **state)
     f->permit_to_infuse = true;
     fx_start(f);
     *state = f;
+    fx_baseline(f);
     return 0;
 }
 
@@ -410,6 +425,7 @@ static void clock_skew_scaled_first_message_only(void **state)
         .gateway_id = "gw-t", .id_prefix = "t1", .druglib = &f->lib, .device_time_scale = 60};
     assert_int_equal(dg_core_new(&f->core, &cfg, &sink), 0);
     *state = f;
+    fx_baseline(f);
     struct dg_telemetry t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
     fx_send_tele(f, &t);
     t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
