@@ -150,6 +150,24 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
     if (!b) return -DG_ENOMEM;
     if (!same_session) session_reset(p, t);
     p->state = t->state;
+    if (p->bed_id[0] && strcmp(p->bed_id, t->bed_id) != 0) {
+        /* The pump moved beds: what it said about the old bed no longer
+           holds there (latched alerts stay until a clinician resets them). */
+        struct dg_bed *old = dg_bed_find(c, p->bed_id);
+        for (size_t i = 0; old && i < old->n_alerts;) {
+            struct dg_alert *a = old->alerts[i];
+            char cond[DG_ID_MAX];
+            dg_copy_str(cond, sizeof cond, a->condition);
+            if (!a->latched && strcmp(a->source_id, p->id) == 0) {
+                int r = dg_alert_set(c, old, cond, p->id, NULL, now);
+                if (r != 0) return r;
+                continue; /* the array shifted */
+            }
+            i++;
+        }
+        b = dg_bed_get(c, t->bed_id); /* the table may have moved */
+        if (!b) return -DG_ENOMEM;
+    }
     dg_copy_str(p->bed_id, sizeof p->bed_id, t->bed_id);
     dg_copy_str(b->pump_id, sizeof b->pump_id, p->id);
 
@@ -187,12 +205,13 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
     } else if (was_running) {
         b->infusing = false;
     }
+    p->last_seen_mono_ms = now.mono_ms;
+    if (rc == 0) rc = dg_alert_set(c, b, "pump-silent", p->id, NULL, now);
+    if (rc != 0) return rc; /* not recorded: a redelivery is processed again */
     p->last = *t;
     p->have_last = true;
     p->last_seq = t->seq;
-    p->last_seen_mono_ms = now.mono_ms;
-    if (rc == 0) rc = dg_alert_set(c, b, "pump-silent", p->id, NULL, now);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------ vitals */
@@ -235,11 +254,12 @@ int dg_core_vitals(dg_core *c, const struct dg_vitals *v, struct dg_now now)
     }
     if (rc == 0) rc = dg_rules_vitals(c, m, b, v, now);
     if (rc == 0) rc = eval_two_warnings(c, b, now);
+    m->last_seen_mono_ms = now.mono_ms;
+    if (rc != 0) return rc; /* not recorded: a redelivery is processed again */
     m->last = *v;
     m->have_last = true;
     m->last_seq = v->seq;
-    m->last_seen_mono_ms = now.mono_ms;
-    return rc;
+    return 0;
 }
 
 int dg_core_ack(dg_core *c, const struct dg_ack *a, struct dg_now now)

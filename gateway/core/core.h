@@ -64,8 +64,9 @@ void dg_core_free(dg_core *core);
 /*
  * Feed one validated message. Returns 0 when processed, -DG_EDUP when it was
  * already processed (same device, same session, sequence number not newer),
- * -DG_ENOMEM when state could not grow (the message is then not processed and
- * the caller must count and audit it).
+ * -DG_ENOMEM when state could not grow: the message is then not recorded as
+ * processed (some of its effects may already have gone out), so a
+ * redelivery is processed again; the caller must count and audit it.
  */
 int dg_core_telemetry(dg_core *core, const struct dg_telemetry *t, struct dg_now now);
 int dg_core_vitals(dg_core *core, const struct dg_vitals *v, struct dg_now now);

@@ -382,7 +382,7 @@ int dg_rules_baseline(dg_core *c, struct dg_bed *b, struct dg_pump *p, const str
         if (!starting) return dg_alert_set(c, b, "baseline-bp", src, NULL, now);
         snprintf(msg, sizeof msg, "infusion started without a blood pressure in the last %.0f min",
                  vr->baseline_max_age_min);
-        f = finding(&x, DG_PRIO_MEDIUM, DG_KIND_TECHNICAL, DG_ACTION_NONE, NAN,
+        f = finding(&x, DG_PRIO_MEDIUM, DG_KIND_TECHNICAL, DG_ACTION_NONE, 0,
                     vr->baseline_max_age_min, "min", "vitals.baseline.max_age_min", msg);
     } else {
         bool crit_sys = vr->baseline_crit_sys_mmhg > 0 && n->sys >= vr->baseline_crit_sys_mmhg;
