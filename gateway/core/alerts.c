@@ -201,7 +201,12 @@ static void request_action(dg_core *c, struct dg_bed *b, struct dg_alert *a,
     a->action = action;
     a->latched = true;
     dg_copy_str(a->pump_id, sizeof a->pump_id, p->id);
-    dg_command_send(c, p, action == DG_ACTION_STOP ? DG_CMD_STOP : DG_CMD_PAUSE, a, reason, now, 0);
+    enum dg_command_action cmd = action == DG_ACTION_STOP ? DG_CMD_STOP : DG_CMD_PAUSE;
+    /* One command is enough: when an equal or stronger one is still waiting
+       to be honoured (several rules firing on one message), this alert
+       latches on it instead of sending another. */
+    if (p->pending.active && p->pending.action >= cmd) return;
+    dg_command_send(c, p, cmd, a, reason, now, 0);
 }
 
 static void fill(struct dg_alert *a, const struct dg_finding *f)

@@ -185,8 +185,13 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
         p->end_device_ms = t->device_time_ms;
     if (rc == 0) rc = record_session(c, p, t);
 
-    /* A pause or stop we asked for, now honoured. */
-    if (p->pending.active && !running) {
+    /* A pause or stop we asked for, now honoured: a paused pump honours a
+       pause; a stop needs the pump stopped, complete, idle or in its own
+       alarm (a programmed pump that was told to stop must say stopped). */
+    bool honoured = p->pending.action == DG_CMD_PAUSE
+                        ? !running
+                        : !running && t->state != DG_PUMP_PROGRAMMED && t->state != DG_PUMP_PAUSED;
+    if (p->pending.active && honoured) {
         char detail[DG_TEXT_MAX];
         snprintf(detail, sizeof detail, "%s honoured: pump %s reports %s", p->pending.command_id,
                  p->id, t->state == DG_PUMP_PAUSED ? "paused" : "not running");
