@@ -142,7 +142,9 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
     struct dg_pump *p = dg_pump_get(c, t->pump_id);
     if (!p) return -DG_ENOMEM;
     bool same_session = p->session_known && strcmp(p->session_id, t->session_id) == 0;
-    if (p->have_last && same_session && t->seq <= p->last_seq) {
+    /* Duplicate: not newer than the last message recorded for this session
+       (a message that failed is not recorded, so its redelivery is not one). */
+    if (p->have_last && strcmp(p->last.session_id, t->session_id) == 0 && t->seq <= p->last_seq) {
         c->duplicates++;
         return -DG_EDUP;
     }

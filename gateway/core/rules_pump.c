@@ -489,7 +489,12 @@ static double rate_mg_per_kg_h(const struct dg_telemetry *t)
 static void rule_rate(struct eval *x)
 {
     const struct dg_drug *d = x->d;
-    double rate = x->running ? rate_mg_per_kg_h(x->t) : NAN;
+    if (!d || !x->running) {
+        /* Not infusing, or nothing to judge against: no rate alert. */
+        set(x, "rate", NULL);
+        return;
+    }
+    double rate = rate_mg_per_kg_h(x->t);
     const struct dg_limit *lim = &d->rate_mg_per_kg_h;
     bool hard = !isnan(rate) && lim->hard > 0 && rate > lim->hard;
     bool soft = !isnan(rate) && !hard && lim->soft > 0 && rate > lim->soft;
@@ -543,7 +548,12 @@ int dg_rules_pump(dg_core *c, struct dg_pump *p, struct dg_bed *b, const struct 
         if (c->next_command != before && p->pending.active && p->pending.action == DG_CMD_STOP)
             p->refused = true;
     }
-    if (!x.d) return x.rc; /* no limits to judge against: the rest stays as it is */
+    if (!x.d) {
+        /* No limits to judge against: a rate is only news while it can be
+           judged; the rest stays as it is. */
+        rule_rate(&x);
+        return x.rc;
+    }
 
     struct history h;
     patient_history(c, t, &h);

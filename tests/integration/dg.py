@@ -22,8 +22,10 @@ SIM_SPEED = 240  # run_sim's default --speed; the gateway is told device clocks 
 def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", **extra):
     """Write a gateway config for env's broker; return its path. extra: more
     keys under `gateway:` as key=value (e.g. log_level="debug"). By default
-    device_time_scale is SIM_SPEED (the simulator's clock runs that fast)."""
+    device_time_scale is SIM_SPEED (the simulator's clock runs that fast) and
+    permits are on (the simulated pumps pause themselves without them)."""
     extra.setdefault("device_time_scale", SIM_SPEED)
+    extra.setdefault("permit_to_infuse", "true")  # the simulated pumps require permits
     gw_lines = "".join("  %s: %s\n" % (k, v) for k, v in extra.items())
     text = (
         "gateway:\n"

@@ -357,7 +357,7 @@ static void test_shipped_files(void **state)
     assert_string_equal(cfg.topic_root, "dosegate/v1/demo-clinic");
     assert_int_equal(cfg.log_level, DG_LOG_INFO);
     assert_int_equal(cfg.status_interval_s, 30);
-    assert_false(cfg.permit_to_infuse);
+    assert_true(cfg.permit_to_infuse);
 
     const struct dg_link_settings *dev = &cfg.device_link;
     assert_string_equal(dev->url, "ssl://127.0.0.1:8883");
