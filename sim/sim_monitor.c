@@ -7,6 +7,10 @@
  * L / L_ref, where L_ref = 1 - exp(-k * 2400 s) is the level a standard
  * session reaches at 40 min; that makes the end of a standard infusion the
  * peak, with the nominal rises of the patient.
+ *
+ * Random draws happen in the same order whatever the scenario, so a
+ * scenario changes only what it scripts: the same seed gives the same
+ * patient and the same noise.
  */
 #include "sim_monitor.h"
 
@@ -25,6 +29,7 @@ void dg_sim_monitor_init(struct dg_sim_monitor *mon, const struct dg_sim_monitor
     memset(mon, 0, sizeof *mon);
     mon->p = *p;
     if (mon->p.nibp_interval_s == 0) mon->p.nibp_interval_s = 300;
+    mon->next_cycle_s = mon->p.pre_s + mon->p.nibp_interval_s;
     dg_sim_rng_init(&mon->rng, p->seed, p->stream);
     struct dg_sim_rng *r = &mon->rng;
     mon->base_sbp = dg_sim_rng_uniform(r, 117.0, 122.0);
@@ -36,6 +41,8 @@ void dg_sim_monitor_init(struct dg_sim_monitor *mon, const struct dg_sim_monitor
     mon->rise_sbp = dg_sim_rng_uniform(r, 14.0, 16.0);
     mon->rise_dbp = dg_sim_rng_uniform(r, 8.0, 9.5);
     mon->rise_hr = dg_sim_rng_uniform(r, 7.0, 9.0);
+    if (p->base_sbp_mmhg > 0) mon->base_sbp = p->base_sbp_mmhg;
+    if (p->base_dbp_mmhg > 0) mon->base_dbp = p->base_dbp_mmhg;
 }
 
 void dg_sim_monitor_step(struct dg_sim_monitor *mon, double dose_rate_mg_per_kg_h)
@@ -45,6 +52,10 @@ void dg_sim_monitor_step(struct dg_sim_monitor *mon, double dose_rate_mg_per_kg_
         target = dose_rate_mg_per_kg_h / DG_SIM_REF_RATE_MG_PER_KG_H;
     double decay = exp(-k_per_s());
     mon->level = mon->level * decay + target * (1.0 - decay);
+    if (target > 0)
+        mon->excursion = 1.0;
+    else
+        mon->excursion = fmax(0.0, mon->excursion - 1.0 / DG_SIM_RECOVERY_S);
     mon->t_s++;
 }
 
@@ -55,14 +66,41 @@ double dg_sim_monitor_effect(const struct dg_sim_monitor *mon)
     return e > DG_SIM_EFFECT_MAX ? DG_SIM_EFFECT_MAX : e;
 }
 
+/* Is t the pre-start reading of an infusion starting at start? */
+static bool before_start(const struct dg_sim_monitor *mon, uint32_t t, uint32_t start)
+{
+    uint32_t pre = mon->p.pre_s;
+    uint32_t lead = pre >= 60 ? 30 : pre - pre / 2;
+    return start >= lead && t == start - lead;
+}
+
 bool dg_sim_monitor_nibp_due(const struct dg_sim_monitor *mon)
 {
-    uint32_t t = mon->t_s, pre = mon->p.pre_s;
-    if (t == 0) return true;
-    uint32_t before_start = pre >= 60 ? pre - 30 : pre / 2;
-    if (t < pre) return t == before_start;
-    uint32_t since = t - pre;
-    return since > 0 && since % mon->p.nibp_interval_s == 0;
+    uint32_t t = mon->t_s;
+    if (t == 0 || t == mon->next_cycle_s) return true;
+    if (before_start(mon, t, mon->p.pre_s)) return true;
+    return mon->p.second_start_s && before_start(mon, t, mon->p.second_start_s);
+}
+
+double dg_sim_profile_value(const struct dg_sim_profile *pr, double t_s, double own)
+{
+    if (pr->n == 0 || t_s <= pr->t_s[0]) return own;
+    for (unsigned i = 1; i < pr->n; i++) {
+        if (t_s >= pr->t_s[i]) continue;
+        double from = i == 1 ? own : pr->value[i - 1];
+        double a = (t_s - pr->t_s[i - 1]) / (double)(pr->t_s[i] - pr->t_s[i - 1]);
+        return from + (pr->value[i] - from) * a;
+    }
+    return pr->n == 1 ? own : pr->value[pr->n - 1];
+}
+
+/* The patient's value of vital v: own course, or the scenario's excursion. */
+static double course(const struct dg_sim_monitor *mon, enum dg_sim_vital v, double own)
+{
+    const struct dg_sim_profile *pr = &mon->p.profile[v];
+    if (pr->n == 0 || mon->excursion <= 0) return own;
+    double t = (double)mon->t_s - (double)mon->p.pre_s;
+    return own + mon->excursion * (dg_sim_profile_value(pr, t, own) - own);
 }
 
 /* AR(1) noise bounded by amp: a convex mix of the old value and a fresh draw. */
@@ -77,19 +115,26 @@ void dg_sim_monitor_sample(struct dg_sim_monitor *mon, struct dg_sim_vitals *out
     struct dg_sim_rng *r = &mon->rng;
     double e = dg_sim_monitor_effect(mon);
     memset(out, 0, sizeof *out);
-    out->heart_rate_bpm = round(mon->base_hr + mon->rise_hr * e + wander(r, &mon->n_hr, 2.0));
-    double spo2 = round(mon->base_spo2 + wander(r, &mon->n_spo2, 0.6));
+    double hr = course(mon, DG_SIM_HR, mon->base_hr + mon->rise_hr * e);
+    out->heart_rate_bpm = round(hr + wander(r, &mon->n_hr, 2.0));
+    double spo2 = round(course(mon, DG_SIM_SPO2, mon->base_spo2) + wander(r, &mon->n_spo2, 0.6));
     out->spo2_pct = spo2 > 100.0 ? 100.0 : spo2;
-    out->resp_rate_bpm = round(mon->base_rr + wander(r, &mon->n_rr, 1.0));
+    out->resp_rate_bpm = round(course(mon, DG_SIM_RR, mon->base_rr) + wander(r, &mon->n_rr, 1.0));
     out->etco2_mmhg = round(mon->base_etco2 + wander(r, &mon->n_etco2, 1.5));
     if (dg_sim_monitor_nibp_due(mon)) {
+        double sbp = course(mon, DG_SIM_SBP, mon->base_sbp + mon->rise_sbp * e);
+        double dbp = course(mon, DG_SIM_DBP, mon->base_dbp + mon->rise_dbp * e);
         out->has_nibp = true;
-        out->systolic_mmhg = round(mon->base_sbp + mon->rise_sbp * e +
-                                   dg_sim_rng_uniform(r, -NIBP_NOISE_MMHG, NIBP_NOISE_MMHG));
-        out->diastolic_mmhg = round(mon->base_dbp + mon->rise_dbp * e +
-                                    dg_sim_rng_uniform(r, -NIBP_NOISE_MMHG, NIBP_NOISE_MMHG));
+        out->systolic_mmhg = round(sbp + dg_sim_rng_uniform(r, -NIBP_NOISE_MMHG, NIBP_NOISE_MMHG));
+        out->diastolic_mmhg = round(dbp + dg_sim_rng_uniform(r, -NIBP_NOISE_MMHG, NIBP_NOISE_MMHG));
         out->mean_mmhg =
             round(out->diastolic_mmhg + (out->systolic_mmhg - out->diastolic_mmhg) / 3.0);
         mon->nibp_count++;
+        if (mon->t_s == mon->next_cycle_s) {
+            bool high = out->systolic_mmhg > DG_SIM_NIBP_ALARM_SYS_MMHG ||
+                        out->diastolic_mmhg > DG_SIM_NIBP_ALARM_DIA_MMHG;
+            uint32_t alarm = mon->p.nibp_alarm_interval_s;
+            mon->next_cycle_s += high && alarm ? alarm : mon->p.nibp_interval_s;
+        }
     }
 }

@@ -7,6 +7,11 @@
  * rate x time and ends the program when the VTBI is in. Summing 2400 steps
  * of rate/3600 carries rounding error of order 1e-12 mL; completion therefore
  * uses a tolerance of 1e-6 mL and then snaps the volume to the VTBI exactly.
+ *
+ * A bolus is given within one simulated second (a real pump takes a few):
+ * it adds to the volume, the dose and the bolus counters, not to the basal
+ * volume that the VTBI limits, and the reported rate stays the programmed
+ * one. That keeps the bolus the only thing a gateway can see changing.
  */
 #include "sim_pump.h"
 
@@ -33,19 +38,51 @@ static void enter(struct dg_sim_pump *pump, enum dg_pump_state s)
     pump->rate_ml_per_h = s == DG_PUMP_RUNNING ? pump->program_rate_ml_per_h : 0.0;
 }
 
+static void update_amounts(struct dg_sim_pump *pump)
+{
+    pump->volume_ml = pump->basal_ml + pump->bolus_mg / pump->p.conc_mg_per_ml;
+    pump->dose_mg = pump->basal_ml * pump->p.conc_mg_per_ml + pump->bolus_mg;
+}
+
+/* A new program for a session of dose_mg_per_kg: amounts back to 0. */
+static void program(struct dg_sim_pump *pump, double dose_mg_per_kg)
+{
+    pump->p.dose_mg_per_kg = dose_mg_per_kg;
+    pump->vtbi_ml = dose_mg_per_kg * pump->p.weight_kg / pump->p.conc_mg_per_ml;
+    pump->program_rate_ml_per_h = dg_sim_pump_prescribed_rate(&pump->p) * pump->p.rate_factor;
+    pump->basal_ml = pump->bolus_mg = 0.0;
+    pump->bolus_count = 0;
+    pump->running_since_ms = 0;
+    update_amounts(pump);
+    enter(pump, DG_PUMP_PROGRAMMED);
+}
+
 /* The transitions due at the current t_s. */
 static void advance_phase(struct dg_sim_pump *pump)
 {
-    if (pump->state == DG_PUMP_PROGRAMMED && pump->t_s >= pump->p.pre_s)
+    const struct dg_sim_pump_params *p = &pump->p;
+    if (p->second_start_s && pump->session == 1 && pump->t_s >= p->second_start_s - p->pre_s) {
+        pump->session = 2;
+        pump->start_s = p->second_start_s;
+        program(pump, p->second_dose_mg_per_kg);
+    }
+    if (pump->state == DG_PUMP_PROGRAMMED && pump->t_s >= pump->start_s)
         enter(pump, DG_PUMP_RUNNING);
+    if (pump->state == DG_PUMP_RUNNING && p->bolus_at_s && pump->bolus_count == 0 &&
+        pump->t_s == pump->start_s + p->bolus_at_s) {
+        double mg = p->bolus_mg_per_kg * p->weight_kg;
+        pump->bolus_count = 1;
+        pump->bolus_mg = mg;
+        pump->step_mg += mg;
+        update_amounts(pump);
+    }
     if (pump->state == DG_PUMP_RUNNING) {
-        int delivered = pump->volume_ml >= pump->vtbi_ml - VTBI_EPS_ML;
+        int delivered = !p->overrun && pump->basal_ml >= pump->vtbi_ml - VTBI_EPS_ML;
         if (delivered) {
-            pump->volume_ml = pump->vtbi_ml;
-            pump->dose_mg = pump->volume_ml * pump->p.conc_mg_per_ml;
+            pump->basal_ml = pump->vtbi_ml;
+            update_amounts(pump);
         }
-        if (delivered || pump->t_s >= pump->p.pre_s + pump->p.session_s)
-            enter(pump, DG_PUMP_COMPLETE);
+        if (delivered || pump->t_s >= pump->start_s + p->session_s) enter(pump, DG_PUMP_COMPLETE);
     }
 }
 
@@ -54,11 +91,16 @@ int dg_sim_pump_init(struct dg_sim_pump *pump, const struct dg_sim_pump_params *
     if (!positive(p->weight_kg) || !positive(p->dose_mg_per_kg) || !positive(p->conc_mg_per_ml) ||
         !positive(p->duration_min) || !positive(p->rate_factor))
         return -DG_EINVAL;
+    if (p->bolus_at_s && !positive(p->bolus_mg_per_kg)) return -DG_EINVAL;
+    if (p->dose_report_factor != 0 && !positive(p->dose_report_factor)) return -DG_EINVAL;
+    if (p->second_start_s && (!positive(p->second_dose_mg_per_kg) ||
+                              (uint64_t)p->second_start_s < 2 * (uint64_t)p->pre_s + p->session_s))
+        return -DG_EINVAL;
     memset(pump, 0, sizeof *pump);
     pump->p = *p;
-    pump->vtbi_ml = p->dose_mg_per_kg * p->weight_kg / p->conc_mg_per_ml;
-    pump->program_rate_ml_per_h = dg_sim_pump_prescribed_rate(p) * p->rate_factor;
-    enter(pump, DG_PUMP_PROGRAMMED);
+    pump->session = 1;
+    pump->start_s = p->pre_s;
+    program(pump, p->dose_mg_per_kg);
     advance_phase(pump);
     return 0;
 }
@@ -66,15 +108,19 @@ int dg_sim_pump_init(struct dg_sim_pump *pump, const struct dg_sim_pump_params *
 int dg_sim_pump_step(struct dg_sim_pump *pump)
 {
     enum dg_pump_state before = pump->state;
+    unsigned session = pump->session;
+    pump->step_mg = 0.0;
     if (pump->state == DG_PUMP_RUNNING) {
         double ml = pump->rate_ml_per_h / 3600.0;
-        double left = pump->vtbi_ml - pump->volume_ml;
-        pump->volume_ml += ml < left ? ml : left;
-        pump->dose_mg = pump->volume_ml * pump->p.conc_mg_per_ml;
+        double left = pump->vtbi_ml - pump->basal_ml;
+        pump->basal_ml += pump->p.overrun || ml < left ? ml : left;
+        double dose_before = pump->dose_mg;
+        update_amounts(pump);
+        pump->step_mg = pump->dose_mg - dose_before;
     }
     pump->t_s++;
     advance_phase(pump);
-    return pump->state != before;
+    return pump->state != before || pump->session != session;
 }
 
 /* Is id the command the pump already acted on? (QoS 1 may deliver twice.) */
@@ -93,6 +139,10 @@ int dg_sim_pump_command(struct dg_sim_pump *pump, enum dg_command_action action,
         return 0;
     }
     if (action != DG_CMD_PAUSE && action != DG_CMD_STOP) return -DG_EINVAL;
+    if (pump->p.ignore_commands) {
+        pump->commands_ignored++;
+        return 0;
+    }
     if (already_done(pump, command_id)) return 0;
     if (action == DG_CMD_PAUSE) {
         if (s == DG_PUMP_PROGRAMMED || s == DG_PUMP_RUNNING) enter(pump, DG_PUMP_PAUSED);
@@ -110,9 +160,49 @@ int dg_sim_pump_command(struct dg_sim_pump *pump, enum dg_command_action action,
     return pump->state != s;
 }
 
+bool dg_sim_permit_lapsed(uint64_t now_ms, uint64_t running_since_ms, uint64_t valid_until_ms,
+                          uint32_t grace_ms)
+{
+    uint64_t deadline = running_since_ms + grace_ms;
+    if (valid_until_ms > deadline) deadline = valid_until_ms;
+    return now_ms > deadline;
+}
+
+int dg_sim_pump_check_permit(struct dg_sim_pump *pump, uint64_t now_ms)
+{
+    if (pump->state != DG_PUMP_RUNNING) {
+        pump->running_since_ms = 0;
+        return 0;
+    }
+    if (pump->running_since_ms == 0) pump->running_since_ms = now_ms;
+    if (!pump->p.permit_required || pump->p.ignore_commands) return 0;
+    if (!dg_sim_permit_lapsed(now_ms, pump->running_since_ms, pump->permit_valid_until_ms,
+                              pump->p.permit_grace_ms))
+        return 0;
+    enter(pump, DG_PUMP_PAUSED);
+    pump->permit_lapsed = true;
+    return 1;
+}
+
 double dg_sim_pump_dose_rate(const struct dg_sim_pump *pump)
 {
     return pump->rate_ml_per_h * pump->p.conc_mg_per_ml / pump->p.weight_kg;
+}
+
+double dg_sim_pump_delivered_rate(const struct dg_sim_pump *pump)
+{
+    return pump->step_mg / pump->p.weight_kg * 3600.0;
+}
+
+double dg_sim_pump_reported_dose(const struct dg_sim_pump *pump)
+{
+    double f = pump->p.dose_report_factor;
+    return f > 0 ? pump->dose_mg * f : pump->dose_mg;
+}
+
+double dg_sim_pump_program_weight(const struct dg_sim_pump *pump)
+{
+    return pump->p.weight_missing ? 0.0 : pump->p.weight_kg;
 }
 
 const char *dg_sim_pump_state_name(enum dg_pump_state state)
