@@ -1,11 +1,12 @@
 /*
- * sim.h — what the simulator's shell files share: the run options, the
- * scenarios, and one simulated bed (a pump and a monitor, each with its own
- * MQTT link and client certificate).
+ * sim.h — what the simulator's shell files share: the run options and one
+ * simulated bed (a pump and a monitor, each with its own MQTT link and
+ * client certificate).
  *
  * sim_main.c owns the loop, the options, the simulated clock and the bed
  * array; sim_device.c owns the links and the protobuf encoding/decoding. The
- * pure models (sim_pump.h, sim_monitor.h) know nothing of either.
+ * pure models (sim_pump.h, sim_monitor.h) and the scenarios
+ * (sim_scenario.h) know nothing of either.
  *
  * Threading: everything here runs on the libuv loop thread.
  */
@@ -20,21 +21,11 @@
 #include "io/link.h"
 #include "sim_monitor.h"
 #include "sim_pump.h"
+#include "sim_scenario.h"
 
 #define DG_SIM_TOPIC_MAX     256
 #define DG_SIM_PATH_MAX      512
-#define DG_SIM_SCENARIOS_MAX 16
-
-struct dg_sim_scenario {
-    const char *name;
-    const char *help;   /* one line for --help */
-    double rate_factor; /* programmed rate x this (1 = as prescribed) */
-};
-
-/* The scenario called name, or NULL. */
-const struct dg_sim_scenario *dg_sim_scenario_find(const char *name);
-/* NULL-terminated by a zero entry (name == NULL). */
-extern const struct dg_sim_scenario dg_sim_scenarios[];
+#define DG_SIM_SCENARIOS_MAX 32
 
 struct dg_sim_opts {
     const char *url;
@@ -51,6 +42,8 @@ struct dg_sim_opts {
     double weight_kg;
     uint64_t seed;
     bool quiet;
+    bool permit;           /* pumps require permits (default; --no-permit) */
+    double permit_grace_s; /* real seconds a just-started pump runs without one */
 };
 
 struct dg_sim;
@@ -69,6 +62,9 @@ struct dg_sim_bed {
     char command_topic[DG_SIM_TOPIC_MAX];
     struct dg_sim_pump pump;
     struct dg_sim_monitor mon;
+    struct dg_sim_plan plan;
+    /* Set by sim_main.c each step from the plan: publish nothing now. */
+    bool pump_silent, monitor_silent;
     dg_link *pump_link;    /* owned; NULL once closed */
     dg_link *monitor_link; /* owned; NULL once closed */
     uint64_t telemetry_seq, vitals_seq;
@@ -93,7 +89,11 @@ void dg_sim_link_closed(struct dg_sim *sim);
 int dg_sim_bed_open(struct dg_sim_bed *bed, uv_loop_t *loop, const struct dg_sim_opts *opts);
 /* Both links connected right now? */
 bool dg_sim_bed_connected(const struct dg_sim_bed *bed);
-/* Encode and publish the pump's telemetry / the vitals, at device time time_ms. */
+/*
+ * Encode and publish the pump's telemetry / the vitals, stamped time_ms (the
+ * simulated clock) plus the scenario's clock offset. A silent device
+ * (pump_silent / monitor_silent) publishes nothing and 0 is returned.
+ */
 int dg_sim_bed_send_telemetry(struct dg_sim_bed *bed, uint64_t time_ms);
 int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v, uint64_t time_ms);
 /*

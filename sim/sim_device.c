@@ -148,15 +148,18 @@ static void on_pump_message(void *ctx, dg_link *link, const char *topic, const u
         goto done;
     }
     char text[DG_TEXT_MAX * 2], q[DG_TEXT_MAX * 2 + 8];
-    snprintf(text, sizeof text, "%s %s: %s received (command %.64s, reason alert %.64s)",
+    bool ignored = bed->pump.p.ignore_commands;
+    snprintf(text, sizeof text, "%s %s: %s received (command %.64s, reason alert %.64s)%s",
              bed->bed_id, bed->pump_id, action_upper(action), cmd->command_id,
-             cmd->reason_alert_id[0] ? cmd->reason_alert_id : "none");
+             cmd->reason_alert_id[0] ? cmd->reason_alert_id : "none",
+             ignored ? " and ignored (scenario command-ignored)" : "");
     /* Logged at warn so it shows even with --quiet: the gateway stopping an
        infusion is the event the operator of a demo or test is looking for. */
     DG_WARN(MOD, "msg=%s state=%s", dg_log_q(q, sizeof q, text),
             dg_sim_pump_state_name(bed->pump.state));
-    /* The pump reports the new state (and the command id it acted on) at once. */
-    dg_sim_bed_send_telemetry(bed, dg_sim_clock_ms(bed->sim));
+    /* The pump reports the new state (and the command id it acted on) at
+       once; a pump that ignored it says nothing new until its next second. */
+    if (!ignored) dg_sim_bed_send_telemetry(bed, dg_sim_clock_ms(bed->sim));
 done:
     dosegate__v1__pump_command__free_unpacked(cmd, &dg_pb_allocator);
 }
@@ -252,15 +255,22 @@ static int publish(dg_link *link, const char *topic, const ProtobufCMessage *msg
     return dg_link_publish(link, topic, buf, len, 1, 0, token);
 }
 
+/* The device's clock: the simulated one plus the scenario's offset. */
+static uint64_t device_ms(const struct dg_sim_bed *bed, uint64_t time_ms)
+{
+    return (uint64_t)((int64_t)time_ms + bed->plan.clock_offset_ms);
+}
+
 int dg_sim_bed_send_telemetry(struct dg_sim_bed *bed, uint64_t time_ms)
 {
     if (!bed->pump_link) return -DG_ECLOSED;
+    if (bed->pump_silent) return 0;
     const struct dg_sim_pump *p = &bed->pump;
     Dosegate__V1__InfusionProgram prog = DOSEGATE__V1__INFUSION_PROGRAM__INIT;
     prog.drug_code = (char *)"ketamine-trd";
     prog.care_area = (char *)"infusion-clinic";
     prog.concentration_mg_per_ml = p->p.conc_mg_per_ml;
-    prog.patient_weight_kg = p->p.weight_kg;
+    prog.patient_weight_kg = dg_sim_pump_program_weight(p);
     prog.dose_mg_per_kg = p->p.dose_mg_per_kg;
     prog.duration_min = p->p.duration_min;
     prog.rate_ml_per_h = p->program_rate_ml_per_h;
@@ -269,7 +279,7 @@ int dg_sim_bed_send_telemetry(struct dg_sim_bed *bed, uint64_t time_ms)
     t.schema_version = 1;
     t.pump_id = bed->pump_id;
     t.seq = bed->telemetry_seq + 1;
-    t.device_time_ms = time_ms;
+    t.device_time_ms = device_ms(bed, time_ms);
     t.bed_id = bed->bed_id;
     t.patient_ref = bed->patient_ref;
     t.session_id = bed->session_id;
@@ -278,12 +288,12 @@ int dg_sim_bed_send_telemetry(struct dg_sim_bed *bed, uint64_t time_ms)
     t.program = &prog;
     t.rate_ml_per_h = p->rate_ml_per_h;
     t.volume_infused_ml = p->volume_ml;
-    t.dose_infused_mg = p->dose_mg;
-    t.bolus_count = 0;
-    t.bolus_dose_mg = 0;
+    t.dose_infused_mg = dg_sim_pump_reported_dose(p);
+    t.bolus_count = p->bolus_count;
+    t.bolus_dose_mg = p->bolus_mg;
     t.pump_alarm_code = 0;
     t.last_command_id = (char *)p->last_command_id;
-    t.permit_required = 0;
+    t.permit_required = p->p.permit_required;
     int rc = publish(bed->pump_link, bed->telemetry_topic, &t.base, t.seq);
     if (rc < 0) {
         bed->publish_failed++;
@@ -307,6 +317,7 @@ static void measure(Dosegate__V1__Measurement *m, double value)
 int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v, uint64_t time_ms)
 {
     if (!bed->monitor_link) return -DG_ECLOSED;
+    if (bed->monitor_silent) return 0;
     Dosegate__V1__Measurement hr, spo2, rr, etco2, sys, dia, mean;
     measure(&hr, v->heart_rate_bpm);
     measure(&spo2, v->spo2_pct);
@@ -316,7 +327,7 @@ int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v
     s.schema_version = 1;
     s.monitor_id = bed->monitor_id;
     s.seq = bed->vitals_seq + 1;
-    s.device_time_ms = time_ms;
+    s.device_time_ms = device_ms(bed, time_ms);
     s.bed_id = bed->bed_id;
     s.heart_rate_bpm = &hr;
     s.spo2_pct = &spo2;

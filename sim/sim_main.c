@@ -11,9 +11,15 @@
  * rounding to whole milliseconds never accumulates: 60x runs a 40-minute
  * session in 40 s. Every step publishes one VitalsSample and one
  * PumpTelemetry per bed; commands from the gateway are obeyed as they arrive
- * (sim_device.c).
+ * (sim_device.c). What each bed does is its scenario's plan (sim_scenario.c).
  *
- * End: after pre + session + post simulated minutes, or on SIGINT/SIGTERM,
+ * Permit-to-infuse runs on the real wall clock, not the simulated one: the
+ * gateway stamps its permits with its wall clock, and the fail-safe must act
+ * within seconds of the gateway going away whatever the speed. The permits
+ * are checked at every step and every PERMIT_POLL_MS of real time.
+ *
+ * End: after pre + session + post simulated minutes (a longer infusion
+ * window if a bed's scenario needs one), or on SIGINT/SIGTERM,
  * the links close (waiting briefly for in-flight messages), one summary line
  * per bed goes to stdout, every remaining handle is closed and the loop must
  * close cleanly. Exit 0, or 1 if a link failed (never connected, could not
@@ -42,19 +48,7 @@
 #define DRAIN_POLL_MS    20
 #define STEPS_PER_WAKE   200 /* bound the work per timer callback when behind */
 #define MAX_BEDS         1000
-
-const struct dg_sim_scenario dg_sim_scenarios[] = {
-    {"normal", "0.5 mg/kg over 40 min at 1 mg/mL (0.75 mg/kg/h); stays inside every limit", 1.0},
-    {"overrate", "decimal slip: rate entered 10x (7.5 mg/kg/h), program otherwise the same", 10.0},
-    {NULL, NULL, 0},
-};
-
-const struct dg_sim_scenario *dg_sim_scenario_find(const char *name)
-{
-    for (const struct dg_sim_scenario *s = dg_sim_scenarios; s->name; s++)
-        if (strcmp(s->name, name) == 0) return s;
-    return NULL;
-}
+#define PERMIT_POLL_MS   100 /* permits lapse in real time, whatever the speed */
 
 struct dg_sim {
     uv_loop_t loop;
@@ -62,6 +56,7 @@ struct dg_sim {
     struct dg_sim_bed *beds; /* owned, opts.beds entries */
     uv_timer_t wait_timer;   /* polls: all links connected? backlogs drained? */
     uv_timer_t tick_timer;   /* one-shot, re-armed for each due step */
+    uv_timer_t permit_timer; /* checks the pumps' permits against the wall clock */
     uv_signal_t sigint, sigterm;
     double wait_start_ms; /* real, uv_hrtime based */
     double drain_start_ms;
@@ -124,13 +119,17 @@ static void print_summary(const struct dg_sim *sim)
                "commands=%u last_command=%s telemetry_sent=%llu vitals_sent=%llu "
                "telemetry_acked=%llu vitals_acked=%llu publish_failed=%llu monitor=%s "
                "volume_ml=%.2f permits=%u commands_rejected=%llu sim_s=%u "
-               "patient_ref=%s session_id=%s\n",
+               "patient_ref=%s session_id=%s permit_required=%d permit_lapsed=%d "
+               "bolus_count=%u bolus_dose_mg=%.1f reported_dose_mg=%.1f commands_ignored=%u "
+               "sessions=%u\n",
                b->bed_id, b->pump_id, b->scenario->name, dg_sim_pump_state_name(p->state),
                p->dose_mg, p->dose_mg / p->p.weight_kg, p->commands, last_cmd_name(p->last_cmd),
                (unsigned long long)b->telemetry_sent, (unsigned long long)b->vitals_sent,
                (unsigned long long)b->telemetry_acked, (unsigned long long)b->vitals_acked,
                (unsigned long long)b->publish_failed, b->monitor_id, p->volume_ml, p->permits,
-               (unsigned long long)b->commands_rejected, sim->t_s, b->patient_ref, b->session_id);
+               (unsigned long long)b->commands_rejected, sim->t_s, b->patient_ref, b->session_id,
+               p->p.permit_required, p->permit_lapsed, p->bolus_count, p->bolus_mg,
+               dg_sim_pump_reported_dose(p), p->commands_ignored, p->session);
     }
     fflush(stdout);
 }
@@ -184,6 +183,7 @@ static void stop_sim(struct dg_sim *sim)
     sim->stopping = true;
     uv_timer_stop(&sim->wait_timer);
     uv_timer_stop(&sim->tick_timer);
+    uv_timer_stop(&sim->permit_timer);
     if (!sim->running) {
         close_links(sim);
         return;
@@ -230,17 +230,67 @@ static void emit(struct dg_sim *sim)
     }
 }
 
-static void step(struct dg_sim *sim)
+/* The pump paused itself: say so (at warn, it shows with --quiet) and report it at once. */
+static void permit_lapsed(struct dg_sim_bed *b, uint64_t time_ms)
 {
+    char text[DG_TEXT_MAX], q[DG_TEXT_MAX + 8];
+    snprintf(text, sizeof text, "%s %s: permit lapsed, pausing", b->bed_id, b->pump_id);
+    DG_WARN(MOD, "msg=%s permits=%u valid_until_ms=%llu sim_s=%u", dg_log_q(q, sizeof q, text),
+            b->pump.permits, (unsigned long long)b->pump.permit_valid_until_ms, b->pump.t_s);
+    if (time_ms) dg_sim_bed_send_telemetry(b, time_ms);
+}
+
+/* Real time, between steps: a pump whose permit lapsed pauses now, not at its next step. */
+static void on_permit_poll(uv_timer_t *h)
+{
+    struct dg_sim *sim = h->data;
+    uint64_t now = dg_wall_ms();
     for (unsigned i = 0; i < sim->opts.beds; i++) {
         struct dg_sim_bed *b = &sim->beds[i];
-        /* The rate during the coming second drives the patient's drug level. */
-        double rate = dg_sim_pump_dose_rate(&b->pump);
-        if (dg_sim_pump_step(&b->pump))
+        if (dg_sim_pump_check_permit(&b->pump, now)) permit_lapsed(b, dg_sim_clock_ms(sim));
+    }
+}
+
+/* A second session was programmed: a new session id, as a real pump would give it. */
+static void new_session(struct dg_sim_bed *b)
+{
+    snprintf(b->session_id, sizeof b->session_id, "sess-%llx-%x-%u-s%u",
+             (unsigned long long)dg_wall_ms(), (unsigned)getpid(), b->index, b->pump.session);
+    DG_INFO(MOD,
+            "msg=\"%s %s: session %u programmed\" session_id=%s patient_ref=%s "
+            "dose_mg_per_kg=%.2f rate_ml_per_h=%.2f sim_s=%u",
+            b->bed_id, b->pump_id, b->pump.session, b->session_id, b->patient_ref,
+            b->pump.p.dose_mg_per_kg, b->pump.program_rate_ml_per_h, b->pump.t_s);
+}
+
+static void step(struct dg_sim *sim)
+{
+    uint64_t now = dg_wall_ms();
+    for (unsigned i = 0; i < sim->opts.beds; i++) {
+        struct dg_sim_bed *b = &sim->beds[i];
+        unsigned session = b->pump.session;
+        uint32_t boluses = b->pump.bolus_count;
+        int changed = dg_sim_pump_step(&b->pump);
+        /* What flowed during this second drives the patient's drug level. */
+        dg_sim_monitor_step(&b->mon, dg_sim_pump_delivered_rate(&b->pump));
+        if (b->pump.session != session) new_session(b);
+        if (b->pump.bolus_count != boluses)
+            DG_INFO(MOD, "msg=\"%s %s: bolus given\" bolus_dose_mg=%.2f dose_mg=%.2f sim_s=%u",
+                    b->bed_id, b->pump_id, b->pump.bolus_mg, b->pump.dose_mg, b->pump.t_s);
+        if (changed)
             DG_INFO(MOD, "msg=\"%s %s: %s\" rate_ml_per_h=%.2f dose_mg=%.2f sim_s=%u", b->bed_id,
                     b->pump_id, dg_sim_pump_state_name(b->pump.state), b->pump.rate_ml_per_h,
                     b->pump.dose_mg, b->pump.t_s);
-        dg_sim_monitor_step(&b->mon, rate);
+        /* The telemetry of this step reports the pause. */
+        if (dg_sim_pump_check_permit(&b->pump, now)) permit_lapsed(b, 0);
+        b->pump_silent = b->pump.t_s >= b->plan.pump_silent_from_s;
+        b->monitor_silent = b->pump.t_s >= b->plan.monitor_silent_from_s;
+        if (b->pump_silent && b->pump.t_s == b->plan.pump_silent_from_s)
+            DG_WARN(MOD, "msg=\"%s %s: stops publishing telemetry (scenario %s)\" sim_s=%u",
+                    b->bed_id, b->pump_id, b->scenario->name, b->pump.t_s);
+        if (b->monitor_silent && b->pump.t_s == b->plan.monitor_silent_from_s)
+            DG_WARN(MOD, "msg=\"%s %s: stops publishing vitals (scenario %s)\" sim_s=%u", b->bed_id,
+                    b->monitor_id, b->scenario->name, b->pump.t_s);
     }
     sim->t_s++;
     emit(sim);
@@ -273,8 +323,12 @@ static void start_sim(struct dg_sim *sim)
     sim->t_s = 0;
     DG_INFO(MOD, "msg=\"all devices connected, session starts\" beds=%u speed=%g sim_s=%u",
             sim->opts.beds, sim->opts.speed, sim->total_s);
+    uint64_t now = dg_wall_ms();
+    for (unsigned i = 0; i < sim->opts.beds; i++)
+        dg_sim_pump_check_permit(&sim->beds[i].pump, now); /* running from t = 0 */
     emit(sim);
     uv_timer_start(&sim->tick_timer, on_tick, (uint64_t)ceil(1000.0 / sim->opts.speed), 0);
+    uv_timer_start(&sim->permit_timer, on_permit_poll, PERMIT_POLL_MS, PERMIT_POLL_MS);
 }
 
 static void on_wait(uv_timer_t *h)
@@ -334,25 +388,34 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
         (size_t)n2 >= sizeof b->command_topic || (size_t)n3 >= sizeof b->vitals_topic)
         return -DG_EINVAL;
 
-    struct dg_sim_pump_params pp = {
-        .weight_kg = o->weight_kg,
-        .dose_mg_per_kg = 0.5,
-        .conc_mg_per_ml = 1.0,
-        .duration_min = o->session_min,
-        .rate_factor = b->scenario->rate_factor,
-        .pre_s = (uint32_t)lround(o->pre_min * 60.0),
-        .session_s = (uint32_t)lround(o->session_min * 60.0),
-    };
-    int rc = dg_sim_pump_init(&b->pump, &pp);
-    if (rc < 0) return rc;
-    struct dg_sim_monitor_params mp = {
+    struct dg_sim_setup setup = {
         .seed = o->seed,
-        .stream = index,
-        .pre_s = pp.pre_s,
-        .nibp_interval_s = 300,
+        .bed = index,
+        .weight_kg = o->weight_kg,
+        .pre_min = o->pre_min,
+        .session_min = o->session_min,
+        .permit = o->permit,
+        .permit_grace_ms = (uint32_t)lround(o->permit_grace_s * 1000.0),
     };
-    dg_sim_monitor_init(&b->mon, &mp);
+    int rc = dg_sim_scenario_plan(b->scenario, &setup, &b->plan);
+    if (rc < 0) return rc;
+    rc = dg_sim_pump_init(&b->pump, &b->plan.pump);
+    if (rc < 0) return rc;
+    dg_sim_monitor_init(&b->mon, &b->plan.monitor);
     return 0;
+}
+
+/* "  name   line 1\n" and the help's further lines under the first. */
+static void print_scenarios(FILE *f)
+{
+    for (const struct dg_sim_scenario *s = dg_sim_scenarios; s->name; s++) {
+        fprintf(f, "  %-23s ", s->name);
+        for (const char *p = s->help; *p; p++) {
+            fputc(*p, f);
+            if (*p == '\n') fprintf(f, "  %-23s ", "");
+        }
+        fputc('\n', f);
+    }
 }
 
 static void usage(FILE *f)
@@ -377,16 +440,26 @@ static void usage(FILE *f)
                "  --post-min M       observation after the infusion (default 5)\n"
                "  --weight-kg W      patient weight (default 70)\n"
                "  --seed N           seed of the patients' physiology and noise (default 1)\n"
+               "  --permit           pumps require permit-to-infuse (the default): a running\n"
+               "                     pump pauses itself once the gateway's last PERMIT has\n"
+               "                     expired (gateway wall clock) or none came within the grace\n"
+               "  --no-permit        pumps do not require permits (gateway-gone still does)\n"
+               "  --permit-grace-s S real seconds a just-started pump may run before its first\n"
+               "                     permit (default 5)\n"
                "  --quiet            only warnings, errors, commands received and the summary\n"
                "  -h, --help         this text\n"
                "\n"
-               "Scenarios:\n");
-    for (const struct dg_sim_scenario *s = dg_sim_scenarios; s->name; s++)
-        fprintf(f, "  %-10s %s\n", s->name, s->help);
+               "Scenarios (times are simulated, after the infusion start; what a correct\n"
+               "gateway raises follows the arrow; docs/simulator.md has the timelines):\n");
+    print_scenarios(f);
     fprintf(f, "\n"
+               "The run lasts pre + session + post minutes, longer for overdose (75 min of\n"
+               "infusion) and second-session-same-day (60 min + a second session).\n"
+               "\n"
                "Output: logs on stderr; at the end one line per bed on stdout:\n"
                "  summary bed-1 pump-1 scenario=... state=... dose_mg=... dose_mg_per_kg=...\n"
                "  commands=N last_command=none|pause|stop telemetry_sent=N vitals_sent=N ...\n"
+               "  ... permit_required=0|1 permit_lapsed=0|1 bolus_count=N ... sessions=N\n"
                "Exit: 0 done (also after SIGINT/SIGTERM), 1 a link failed, 2 usage error.\n"
                "See docs/simulator.md.\n");
 }
@@ -446,6 +519,9 @@ enum {
     OPT_WEIGHT,
     OPT_SEED,
     OPT_QUIET,
+    OPT_PERMIT,
+    OPT_NO_PERMIT,
+    OPT_PERMIT_GRACE,
 };
 
 /* Returns 0, 1 for --help, or -DG_EINVAL with a message printed. */
@@ -465,6 +541,9 @@ static int parse_args(int argc, char **argv, struct dg_sim_opts *o)
         {"weight-kg", required_argument, NULL, OPT_WEIGHT},
         {"seed", required_argument, NULL, OPT_SEED},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"permit", no_argument, NULL, OPT_PERMIT},
+        {"no-permit", no_argument, NULL, OPT_NO_PERMIT},
+        {"permit-grace-s", required_argument, NULL, OPT_PERMIT_GRACE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -480,6 +559,8 @@ static int parse_args(int argc, char **argv, struct dg_sim_opts *o)
     o->post_min = 5;
     o->weight_kg = 70;
     o->seed = 1;
+    o->permit = true;
+    o->permit_grace_s = 5;
     int c;
     const char *bad = NULL;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -525,6 +606,16 @@ static int parse_args(int argc, char **argv, struct dg_sim_opts *o)
             break;
         case OPT_QUIET:
             o->quiet = true;
+            break;
+        case OPT_PERMIT:
+            o->permit = true;
+            break;
+        case OPT_NO_PERMIT:
+            o->permit = false;
+            break;
+        case OPT_PERMIT_GRACE:
+            if (parse_double(optarg, 0, 3600, &o->permit_grace_s) < 0)
+                bad = "--permit-grace-s must be 0..3600";
             break;
         case 'h':
             return 1;
@@ -599,7 +690,6 @@ int main(int argc, char **argv)
     if (sim.opts.quiet) dg_log_set_level(DG_LOG_WARN);
 
     const struct dg_sim_opts *o = &sim.opts;
-    sim.total_s = (uint32_t)lround((o->pre_min + o->session_min + o->post_min) * 60.0);
     sim.beds = dg_calloc(o->beds, sizeof *sim.beds);
     if (!sim.beds) {
         fprintf(stderr, "dosegate-sim: out of memory\n");
@@ -608,12 +698,20 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < o->beds; i++) {
         rc = init_bed(&sim, &sim.beds[i], i + 1);
         if (rc < 0) {
-            fprintf(stderr, "dosegate-sim: bed %u: %s (topic root too long?)\n", i + 1,
-                    dg_strerror(rc));
+            fprintf(stderr,
+                    "dosegate-sim: bed %u: %s (topic root too long, or options the "
+                    "scenario cannot use?)\n",
+                    i + 1, dg_strerror(rc));
             dg_free(sim.beds);
             return 2;
         }
     }
+    /* Every bed runs until the longest infusion window of any bed is over, then
+       the observation period. */
+    uint32_t phase_s = 0;
+    for (unsigned i = 0; i < o->beds; i++)
+        if (sim.beds[i].plan.phase_s > phase_s) phase_s = sim.beds[i].plan.phase_s;
+    sim.total_s = sim.beds[0].plan.pump.pre_s + phase_s + (uint32_t)lround(o->post_min * 60.0);
     if (uv_loop_init(&sim.loop) != 0) {
         fprintf(stderr, "dosegate-sim: uv_loop_init failed\n");
         dg_free(sim.beds);
@@ -621,22 +719,24 @@ int main(int argc, char **argv)
     }
     uv_timer_init(&sim.loop, &sim.wait_timer);
     uv_timer_init(&sim.loop, &sim.tick_timer);
+    uv_timer_init(&sim.loop, &sim.permit_timer);
     uv_signal_init(&sim.loop, &sim.sigint);
     uv_signal_init(&sim.loop, &sim.sigterm);
-    sim.wait_timer.data = sim.tick_timer.data = &sim;
+    sim.wait_timer.data = sim.tick_timer.data = sim.permit_timer.data = &sim;
     sim.sigint.data = sim.sigterm.data = &sim;
     uv_signal_start(&sim.sigint, on_signal, SIGINT);
     uv_signal_start(&sim.sigterm, on_signal, SIGTERM);
 
-    DG_INFO(MOD, "msg=\"starting\" url=%s beds=%u speed=%g seed=%llu root=%s", o->url, o->beds,
-            o->speed, (unsigned long long)o->seed, o->root);
+    DG_INFO(MOD, "msg=\"starting\" url=%s beds=%u speed=%g seed=%llu root=%s permit=%d sim_s=%u",
+            o->url, o->beds, o->speed, (unsigned long long)o->seed, o->root, o->permit,
+            sim.total_s);
     for (unsigned i = 0; i < o->beds; i++)
         DG_INFO(MOD,
                 "bed=%s pump=%s monitor=%s scenario=%s patient_ref=%s session_id=%s "
-                "rate_ml_per_h=%.2f",
+                "rate_ml_per_h=%.2f permit_required=%d",
                 sim.beds[i].bed_id, sim.beds[i].pump_id, sim.beds[i].monitor_id,
                 sim.beds[i].scenario->name, sim.beds[i].patient_ref, sim.beds[i].session_id,
-                sim.beds[i].pump.program_rate_ml_per_h);
+                sim.beds[i].pump.program_rate_ml_per_h, sim.beds[i].pump.p.permit_required);
     for (unsigned i = 0; i < o->beds; i++) {
         struct dg_sim_bed *b = &sim.beds[i];
         rc = dg_sim_bed_open(b, &sim.loop, o);
