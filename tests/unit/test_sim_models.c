@@ -1,11 +1,17 @@
 /*
- * test_sim_models.c — the simulator's pure pump and patient models
- * (sim/sim_pump.c, sim/sim_monitor.c): dose integration, the overrate slip,
- * obeying pause/stop, and physiology that a correct gateway must not alarm on.
- * No sockets, no clock: time is stepped one simulated second at a time.
+ * test_sim_models.c — the simulator's pure pump and patient models and its
+ * scenarios (sim/sim_pump.c, sim/sim_monitor.c, sim/sim_scenario.c): dose
+ * integration, the overrate slip, obeying pause/stop, physiology that a
+ * correct gateway must not alarm on, each scenario firing exactly its rule
+ * (read by a small reference of the contract's default rules) at the time
+ * the docs give, bolus and overdose accounting, and the permit rule.
+ * No sockets, no clock: time is stepped one simulated second at a time and
+ * wall-clock times are passed in.
  */
 #include <math.h>
 #include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +22,7 @@
 #include "core/error.h"
 #include "sim_monitor.h"
 #include "sim_pump.h"
+#include "sim_scenario.h"
 
 #define PRE_S     120u
 #define SESSION_S 2400u
@@ -409,6 +416,722 @@ static void test_effect_follows_dose(void **state)
     assert_true(st.max_rise_sbp < 5);
 }
 
+/* ---------------------------------------------------------------- scenarios */
+
+/*
+ * A reference reading of the contract's default rules (contract.md), as a
+ * gateway would apply them to the devices' messages second by second, and
+ * acting as it would (PAUSE / STOP at the second a rule with an action
+ * fires). Only what the pure models decide: liveness (silence, clock skew,
+ * permits, command timeouts) belongs to the shell and is checked on the
+ * plan. It is deliberately simple: it exists to show that each scenario
+ * crosses its rule clearly, when the docs say, and nothing else.
+ */
+enum ref_rule {
+    R_RATE_SOFT,
+    R_RATE_HARD,
+    R_DOSE_SOFT,
+    R_DOSE_HARD,
+    R_DOSE_24H,
+    R_BOLUS,
+    R_CONC_SOFT,
+    R_CONC_HARD,
+    R_WEIGHT,
+    R_PROG_SOFT,
+    R_PROG_HARD,
+    R_SESSIONS,
+    R_BASELINE_WARN,
+    R_BASELINE_CRIT,
+    R_BP_RISE,
+    R_BP_HIGH,
+    R_BP_SEVERE,
+    R_HR_WARN,
+    R_HR_CRIT,
+    R_SPO2_WARN,
+    R_SPO2_CRIT,
+    R_RR_WARN,
+    R_RR_CRIT,
+    R_TWO_WARNINGS,
+    R_DOSE_MISMATCH,
+    R_COUNT,
+};
+
+static const char *const ref_names[R_COUNT] = {
+    "rate-soft", "rate-hard", "dose-soft",     "dose-hard",     "dose-24h",
+    "bolus",     "conc-soft", "conc-hard",     "weight",        "prog-soft",
+    "prog-hard", "sessions",  "baseline-warn", "baseline-crit", "bp-rise",
+    "bp-high",   "bp-severe", "hr-warn",       "hr-crit",       "spo2-warn",
+    "spo2-crit", "rr-warn",   "rr-crit",       "two-warnings",  "dose-mismatch",
+};
+
+#define NONE_T (-1)
+
+struct ref {
+    int64_t fired[R_COUNT]; /* first second each rule fired, NONE_T if never */
+    int64_t total_s;
+    struct dg_sim_plan plan;
+    struct dg_sim_pump pump;
+    struct dg_sim_monitor mon;
+    /* gateway state */
+    bool started;     /* the current session has run */
+    unsigned session; /* the pump's session seen last */
+    int64_t bp_t;     /* latest NIBP */
+    double bp_s, bp_d, base_s, base_d;
+    int64_t high_t; /* latest NIBP above 180/110 after the start */
+    bool rise_now;  /* latest NIBP after the start rose >= 40/25 */
+    int64_t hr_since, spo2_since, rr_since;
+    double integrated_mg, prev_rate_ml_h;
+    double history_mg_per_kg; /* earlier sessions, delivered */
+    int64_t last_start_t;     /* NONE_T */
+    bool act;                 /* send PAUSE / STOP as a gateway would */
+    int commands;             /* sent */
+};
+
+static void ref_fire(struct ref *r, enum ref_rule rule, int64_t t, enum dg_command_action action)
+{
+    if (r->fired[rule] == NONE_T) r->fired[rule] = t;
+    if (r->act && action && r->pump.state != DG_PUMP_STOPPED &&
+        !(action == DG_CMD_PAUSE && r->pump.state == DG_PUMP_PAUSED)) {
+        char id[32];
+        snprintf(id, sizeof id, "ref-%d-%d", (int)rule, r->commands++);
+        dg_sim_pump_command(&r->pump, action, id, 0);
+    }
+}
+
+/* Sustained condition: since when it holds, and has it held delay_s? */
+static bool ref_sustained(int64_t *since, bool cond, int64_t t, int64_t delay_s)
+{
+    if (!cond) {
+        *since = NONE_T;
+        return false;
+    }
+    if (*since == NONE_T) *since = t;
+    return t - *since >= delay_s;
+}
+
+static void ref_vitals(struct ref *r, const struct dg_sim_vitals *v, int64_t t)
+{
+    if (v->has_nibp) {
+        r->bp_t = t;
+        r->bp_s = v->systolic_mmhg;
+        r->bp_d = v->diastolic_mmhg;
+        if (r->last_start_t != NONE_T) {
+            double s = v->systolic_mmhg, d = v->diastolic_mmhg;
+            r->rise_now = s - r->base_s >= 40 || d - r->base_d >= 25;
+            if (r->rise_now) ref_fire(r, R_BP_RISE, t, 0);
+            if (s > 200 || d > 120) ref_fire(r, R_BP_SEVERE, t, DG_CMD_STOP);
+            if (s > 180 || d > 110) {
+                if (r->high_t != NONE_T && t - r->high_t <= 300)
+                    ref_fire(r, R_BP_HIGH, t, DG_CMD_PAUSE);
+                r->high_t = t;
+            }
+        }
+    }
+    if (r->last_start_t == NONE_T) return; /* vitals rules: from the first start on */
+    int warnings = r->rise_now;
+    double hr = v->heart_rate_bpm, spo2 = v->spo2_pct, rr = v->resp_rate_bpm;
+    if (ref_sustained(&r->hr_since, hr < 50 || hr > 120, t, 60)) {
+        ref_fire(r, R_HR_WARN, t, 0);
+        warnings++;
+    }
+    if (hr <= 40 || hr >= 150) ref_fire(r, R_HR_CRIT, t, DG_CMD_PAUSE);
+    if (ref_sustained(&r->spo2_since, spo2 <= 90, t, 15)) {
+        ref_fire(r, R_SPO2_WARN, t, 0);
+        warnings++;
+    }
+    if (spo2 <= 85) ref_fire(r, R_SPO2_CRIT, t, DG_CMD_PAUSE);
+    if (ref_sustained(&r->rr_since, rr < 10 || rr > 30, t, 30)) {
+        ref_fire(r, R_RR_WARN, t, 0);
+        warnings++;
+    }
+    if (rr <= 6) ref_fire(r, R_RR_CRIT, t, DG_CMD_PAUSE);
+    if (warnings >= 2) ref_fire(r, R_TWO_WARNINGS, t, DG_CMD_PAUSE);
+}
+
+static void ref_telemetry(struct ref *r, int64_t t)
+{
+    const struct dg_sim_pump *p = &r->pump;
+    double w = dg_sim_pump_program_weight(p), conc = p->p.conc_mg_per_ml;
+    if (p->session != r->session) { /* a new session: remember the last one */
+        r->history_mg_per_kg += r->integrated_mg / p->p.weight_kg;
+        r->session = p->session;
+        r->started = false;
+        r->integrated_mg = r->prev_rate_ml_h = 0;
+    }
+    /* The gateway's own integration: the last reported rate over the last second. */
+    r->integrated_mg += r->prev_rate_ml_h * conc / 3600.0;
+    r->prev_rate_ml_h = p->rate_ml_per_h;
+    double integrated = r->integrated_mg + p->bolus_mg;
+    if (p->state == DG_PUMP_RUNNING && !r->started) { /* pre-start checks */
+        r->started = true;
+        if (w <= 0 || w < 30 || w > 250) ref_fire(r, R_WEIGHT, t, DG_CMD_STOP);
+        if (conc > 10)
+            ref_fire(r, R_CONC_HARD, t, DG_CMD_STOP);
+        else if (conc < 0.5 || conc > 2)
+            ref_fire(r, R_CONC_SOFT, t, 0);
+        if (p->p.dose_mg_per_kg > 1.0)
+            ref_fire(r, R_PROG_HARD, t, DG_CMD_STOP);
+        else if (p->p.dose_mg_per_kg > 0.75)
+            ref_fire(r, R_PROG_SOFT, t, 0);
+        if (r->bp_t == NONE_T || t - r->bp_t > 900)
+            ref_fire(r, R_BASELINE_WARN, t, 0);
+        else if (r->bp_s >= 180 || r->bp_d >= 110)
+            ref_fire(r, R_BASELINE_CRIT, t, DG_CMD_STOP);
+        else if (r->bp_s >= 140 || r->bp_d >= 90)
+            ref_fire(r, R_BASELINE_WARN, t, 0);
+        if (r->history_mg_per_kg + p->p.dose_mg_per_kg > 1.0)
+            ref_fire(r, R_DOSE_24H, t, DG_CMD_STOP);
+        if (r->last_start_t != NONE_T && t - r->last_start_t < 44 * 3600)
+            ref_fire(r, R_SESSIONS, t, 0);
+        r->last_start_t = t;
+        r->base_s = r->bp_s;
+        r->base_d = r->bp_d;
+    }
+    if (p->state != DG_PUMP_RUNNING || w <= 0) return;
+    double rate = p->rate_ml_per_h * conc / w;
+    if (rate > 1.5)
+        ref_fire(r, R_RATE_HARD, t, DG_CMD_PAUSE);
+    else if (rate > 1.125)
+        ref_fire(r, R_RATE_SOFT, t, 0);
+    double reported = dg_sim_pump_reported_dose(p);
+    double dose = fmax(reported, integrated) / w;
+    if (dose > 1.0)
+        ref_fire(r, R_DOSE_HARD, t, DG_CMD_STOP);
+    else if (dose > 0.75)
+        ref_fire(r, R_DOSE_SOFT, t, 0);
+    if (r->history_mg_per_kg + dose > 1.0) ref_fire(r, R_DOSE_24H, t, DG_CMD_STOP);
+    if (p->bolus_count > 0 || p->bolus_mg > 0) ref_fire(r, R_BOLUS, t, DG_CMD_PAUSE);
+    double diff = fabs(reported - integrated);
+    if (diff > 0.1 * integrated && diff / w > 0.05) ref_fire(r, R_DOSE_MISMATCH, t, 0);
+}
+
+/* Run scenario name for seed as the simulator runs it (--pre-min 2,
+   --session-min 40, --post-min 5, 70 kg), the reference gateway acting. */
+static void ref_run(struct ref *r, const char *name, uint64_t seed, bool act)
+{
+    const struct dg_sim_scenario *sc = dg_sim_scenario_find(name);
+    assert_non_null(sc);
+    struct dg_sim_setup setup = {
+        .seed = seed,
+        .bed = 1,
+        .weight_kg = 70,
+        .pre_min = 2,
+        .session_min = 40,
+        .permit = true,
+        .permit_grace_ms = 5000,
+    };
+    memset(r, 0, sizeof *r);
+    r->act = act;
+    assert_int_equal(dg_sim_scenario_plan(sc, &setup, &r->plan), 0);
+    assert_int_equal(dg_sim_pump_init(&r->pump, &r->plan.pump), 0);
+    dg_sim_monitor_init(&r->mon, &r->plan.monitor);
+    for (int i = 0; i < R_COUNT; i++)
+        r->fired[i] = NONE_T;
+    r->bp_t = r->high_t = r->hr_since = r->spo2_since = r->rr_since = r->last_start_t = NONE_T;
+    r->session = r->pump.session;
+    r->total_s = PRE_S + r->plan.phase_s + POST_S;
+    for (int64_t t = 0; t <= r->total_s; t++) {
+        if (t > 0) {
+            dg_sim_pump_step(&r->pump);
+            dg_sim_monitor_step(&r->mon, dg_sim_pump_delivered_rate(&r->pump));
+        }
+        struct dg_sim_vitals v;
+        dg_sim_monitor_sample(&r->mon, &v);
+        ref_vitals(r, &v, t);
+        ref_telemetry(r, t);
+    }
+}
+
+struct expect {
+    enum ref_rule rule;
+    int64_t lo, hi; /* seconds after the (first) infusion start */
+};
+
+struct scenario_case {
+    const char *name;
+    enum dg_pump_state end; /* with the reference gateway acting */
+    unsigned n;
+    struct expect fired[3];
+};
+
+/* What each scenario makes a gateway raise (docs/simulator.md), and when. */
+static const struct scenario_case cases[] = {
+    {"normal", DG_PUMP_COMPLETE, 0, {{0}}},
+    {"overrate", DG_PUMP_PAUSED, 1, {{R_RATE_HARD, 0, 0}}},
+    {"overdose",
+     DG_PUMP_STOPPED,
+     3,
+     {{R_DOSE_SOFT, 2700, 2701}, {R_DOSE_HARD, 3600, 3601}, {R_DOSE_24H, 3600, 3601}}},
+    {"bolus", DG_PUMP_PAUSED, 1, {{R_BOLUS, 600, 600}}},
+    {"wrong-concentration", DG_PUMP_STOPPED, 1, {{R_CONC_HARD, 0, 0}}},
+    {"no-weight", DG_PUMP_STOPPED, 1, {{R_WEIGHT, 0, 0}}},
+    {"second-session-same-day",
+     DG_PUMP_STOPPED,
+     2,
+     {{R_DOSE_24H, 3600, 3600}, {R_SESSIONS, 3600, 3600}}},
+    {"hypertension-baseline", DG_PUMP_STOPPED, 1, {{R_BASELINE_CRIT, 0, 0}}},
+    {"hypertension-during", DG_PUMP_PAUSED, 2, {{R_BP_RISE, 600, 600}, {R_BP_HIGH, 1050, 1050}}},
+    {"tachycardia", DG_PUMP_PAUSED, 2, {{R_HR_WARN, 690, 730}, {R_HR_CRIT, 800, 840}}},
+    {"desaturation", DG_PUMP_PAUSED, 2, {{R_SPO2_WARN, 625, 660}, {R_SPO2_CRIT, 700, 725}}},
+    {"bradypnea", DG_PUMP_PAUSED, 2, {{R_RR_WARN, 635, 675}, {R_RR_CRIT, 720, 750}}},
+    {"two-warnings",
+     DG_PUMP_PAUSED,
+     3,
+     {{R_SPO2_WARN, 625, 660}, {R_HR_WARN, 700, 730}, {R_TWO_WARNINGS, 700, 730}}},
+    {"monitor-silent", DG_PUMP_COMPLETE, 0, {{0}}},
+    {"pump-silent", DG_PUMP_COMPLETE, 0, {{0}}},
+    {"command-ignored", DG_PUMP_COMPLETE, 1, {{R_RATE_HARD, 0, 0}}},
+    {"clock-skew", DG_PUMP_COMPLETE, 0, {{0}}},
+    {"dose-mismatch", DG_PUMP_COMPLETE, 1, {{R_DOSE_MISMATCH, 795, 805}}},
+    {"gateway-gone", DG_PUMP_COMPLETE, 0, {{0}}},
+};
+
+static void check_case(const struct scenario_case *c, const struct ref *r, uint64_t seed)
+{
+    bool expected[R_COUNT] = {0};
+    for (unsigned k = 0; k < c->n; k++) {
+        const struct expect *e = &c->fired[k];
+        int64_t t = r->fired[e->rule] - (int64_t)PRE_S;
+        if (r->fired[e->rule] == NONE_T || t < e->lo || t > e->hi)
+            fail_msg("%s seed %llu: %s at +%lld s, expected +%lld..+%lld", c->name,
+                     (unsigned long long)seed, ref_names[e->rule],
+                     r->fired[e->rule] == NONE_T ? -1LL : (long long)t, (long long)e->lo,
+                     (long long)e->hi);
+        expected[e->rule] = true;
+    }
+    for (int i = 0; i < R_COUNT; i++)
+        if (!expected[i] && r->fired[i] != NONE_T)
+            fail_msg("%s seed %llu: %s fired too, at +%lld s", c->name, (unsigned long long)seed,
+                     ref_names[i], (long long)(r->fired[i] - (int64_t)PRE_S));
+    if (r->pump.state != c->end)
+        fail_msg("%s seed %llu: pump ends %s, expected %s", c->name, (unsigned long long)seed,
+                 dg_sim_pump_state_name(r->pump.state), dg_sim_pump_state_name(c->end));
+}
+
+/* Every scenario fires exactly its rule(s), when the docs say, for many
+   patients; the normal-like ones fire nothing. */
+static void test_scenarios_fire_their_rule(void **state)
+{
+    (void)state;
+    size_t n = sizeof cases / sizeof cases[0];
+    size_t known = 0;
+    for (const struct dg_sim_scenario *sc = dg_sim_scenarios; sc->name; sc++)
+        known++;
+    assert_int_equal(n, known); /* every scenario has its case */
+    static struct ref r;
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(dg_sim_scenario_find(cases[i].name));
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            ref_run(&r, cases[i].name, seed, true);
+            check_case(&cases[i], &r, seed);
+        }
+    }
+}
+
+/* The condition is the model's doing, not the gateway's: with nobody acting,
+   each rule still first fires at the same second. */
+static void test_scenarios_fire_without_a_gateway(void **state)
+{
+    (void)state;
+    static struct ref acted, alone;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ref_run(&acted, cases[i].name, 3, true);
+        ref_run(&alone, cases[i].name, 3, false);
+        for (unsigned k = 0; k < cases[i].n; k++) {
+            enum ref_rule rule = cases[i].fired[k].rule;
+            assert_true(alone.fired[rule] == acted.fired[rule]);
+        }
+        assert_int_equal(alone.commands, 0);
+    }
+    /* Unchecked, the hypertensive climb stays a pause case (never > 200/120)
+       and the tachycardia stays at 160. */
+    ref_run(&alone, "hypertension-during", 3, false);
+    assert_true(alone.fired[R_BP_SEVERE] == NONE_T);
+    assert_int_equal(alone.pump.state, DG_PUMP_COMPLETE);
+    ref_run(&alone, "overdose", 3, false);
+    assert_int_equal(alone.pump.state, DG_PUMP_COMPLETE);
+    assert_true(fabs(alone.pump.dose_mg / 70.0 - 1.25) < 1e-6);
+}
+
+/* The continuous excursions sit inside their tier with margin. */
+static void test_excursion_values(void **state)
+{
+    (void)state;
+    struct {
+        const char *name;
+        enum dg_sim_vital v;
+        uint32_t from, to; /* after the start */
+        double lo, hi;
+    } spans[] = {
+        {"tachycardia", DG_SIM_HR, 660, 780, 127, 133},   /* > 120, < 150 */
+        {"tachycardia", DG_SIM_HR, 840, 900, 157, 163},   /* >= 150 */
+        {"desaturation", DG_SIM_SPO2, 630, 690, 88, 90},  /* <= 90, > 85 */
+        {"desaturation", DG_SIM_SPO2, 720, 780, 83, 85},  /* <= 85 */
+        {"bradypnea", DG_SIM_RR, 630, 720, 7, 9},         /* < 10, > 6 */
+        {"bradypnea", DG_SIM_RR, 750, 800, 4, 6},         /* <= 6 */
+        {"two-warnings", DG_SIM_HR, 660, 1000, 122, 128}, /* > 120, < 150 */
+        {"two-warnings", DG_SIM_SPO2, 630, 1000, 88, 90}, /* <= 90, > 85 */
+    };
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+            struct dg_sim_setup setup = {
+                .seed = seed, .bed = 1, .weight_kg = 70, .pre_min = 2, .session_min = 40};
+            struct dg_sim_plan plan;
+            struct dg_sim_pump pump;
+            struct dg_sim_monitor mon;
+            assert_int_equal(
+                dg_sim_scenario_plan(dg_sim_scenario_find(spans[i].name), &setup, &plan), 0);
+            assert_int_equal(dg_sim_pump_init(&pump, &plan.pump), 0);
+            dg_sim_monitor_init(&mon, &plan.monitor);
+            for (uint32_t t = 0; t <= PRE_S + spans[i].to; t++) {
+                if (t > 0) {
+                    dg_sim_pump_step(&pump);
+                    dg_sim_monitor_step(&mon, dg_sim_pump_delivered_rate(&pump));
+                }
+                struct dg_sim_vitals v;
+                dg_sim_monitor_sample(&mon, &v);
+                double x = spans[i].v == DG_SIM_HR     ? v.heart_rate_bpm
+                           : spans[i].v == DG_SIM_SPO2 ? v.spo2_pct
+                                                       : v.resp_rate_bpm;
+                if (t >= PRE_S + spans[i].from && (x < spans[i].lo || x > spans[i].hi))
+                    fail_msg("%s seed %llu t=+%u: %.0f outside %.0f..%.0f", spans[i].name,
+                             (unsigned long long)seed, t - PRE_S, x, spans[i].lo, spans[i].hi);
+            }
+        }
+}
+
+/* NIBP: hypertension-baseline's high baseline is read before the start and
+   then only every 10 min; hypertension-during cycles every 2.5 min while
+   above 180/110, and plateaus clear of both 180/110 and 200/120. */
+static void test_scenario_nibp(void **state)
+{
+    (void)state;
+    static struct ref r;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        ref_run(&r, "hypertension-baseline", seed, true);
+        assert_true(r.base_s >= 184 && r.base_s <= 186 && r.base_d >= 111 && r.base_d <= 113);
+    }
+    /* the baseline reading is 30 s before the start; then +10 min, +20 min */
+    struct dg_sim_setup setup = {
+        .seed = 5, .bed = 1, .weight_kg = 70, .pre_min = 2, .session_min = 40};
+    struct dg_sim_plan plan;
+    struct dg_sim_monitor mon;
+    assert_int_equal(
+        dg_sim_scenario_plan(dg_sim_scenario_find("hypertension-baseline"), &setup, &plan), 0);
+    dg_sim_monitor_init(&mon, &plan.monitor);
+    uint32_t times[8], n = 0;
+    for (uint32_t t = 0; t <= PRE_S + 1800; t++) {
+        if (t > 0) dg_sim_monitor_step(&mon, 0);
+        struct dg_sim_vitals v;
+        dg_sim_monitor_sample(&mon, &v);
+        if (v.has_nibp && n < 8) times[n++] = t;
+    }
+    assert_int_equal(n, 5);
+    uint32_t want[] = {0, PRE_S - 30, PRE_S + 600, PRE_S + 1200, PRE_S + 1800};
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(times[i], want[i]);
+
+    /* hypertension-during, the reference gateway pausing at +17:30 */
+    assert_int_equal(
+        dg_sim_scenario_plan(dg_sim_scenario_find("hypertension-during"), &setup, &plan), 0);
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &plan.pump), 0);
+    dg_sim_monitor_init(&mon, &plan.monitor);
+    double sys[16], dia[16];
+    n = 0;
+    for (uint32_t t = 0; t <= PRE_S + 2400; t++) {
+        if (t > 0) {
+            dg_sim_pump_step(&pump);
+            dg_sim_monitor_step(&mon, dg_sim_pump_delivered_rate(&pump));
+        }
+        struct dg_sim_vitals v;
+        dg_sim_monitor_sample(&mon, &v);
+        if (t == PRE_S + 1050) dg_sim_pump_command(&pump, DG_CMD_PAUSE, "c", 0);
+        if (v.has_nibp && t >= PRE_S && n < 16) {
+            times[n < 8 ? n : 7] = t - PRE_S;
+            sys[n] = v.systolic_mmhg;
+            dia[n] = v.diastolic_mmhg;
+            n++;
+        }
+    }
+    uint32_t during[] = {300, 600, 900, 1050, 1200, 1500, 1800};
+    for (unsigned i = 0; i < 7; i++)
+        assert_int_equal(times[i], during[i]);
+    assert_true(sys[1] >= 165 && sys[1] <= 175 && dia[1] < 109); /* +10: rise, not high */
+    for (unsigned i = 2; i <= 3; i++)                            /* +15, +17:30: high */
+        assert_true(sys[i] >= 186 && sys[i] <= 190 && dia[i] >= 113 && dia[i] <= 117);
+    assert_true(sys[4] < 175 && dia[4] < 105); /* falling once paused */
+    assert_true(sys[6] < 140);
+}
+
+/* What the shell does with each scenario: silences, clock, permits, windows. */
+static void test_scenario_plans(void **state)
+{
+    (void)state;
+    struct dg_sim_setup setup = {.seed = 1,
+                                 .bed = 2,
+                                 .weight_kg = 70,
+                                 .pre_min = 2,
+                                 .session_min = 40,
+                                 .permit = true,
+                                 .permit_grace_ms = 5000};
+    struct dg_sim_plan plan;
+    for (const struct dg_sim_scenario *sc = dg_sim_scenarios; sc->name; sc++) {
+        assert_int_equal(dg_sim_scenario_plan(sc, &setup, &plan), 0);
+        assert_true(plan.pump.permit_required);
+        assert_int_equal(plan.pump.permit_grace_ms, 5000);
+        assert_int_equal(plan.monitor.stream, 2);
+        bool pump_silent = strcmp(sc->name, "pump-silent") == 0;
+        bool monitor_silent = strcmp(sc->name, "monitor-silent") == 0;
+        assert_int_equal(plan.pump_silent_from_s, pump_silent ? PRE_S + 600 : DG_SIM_NEVER);
+        assert_int_equal(plan.monitor_silent_from_s, monitor_silent ? PRE_S + 600 : DG_SIM_NEVER);
+        assert_true(plan.clock_offset_ms == (strcmp(sc->name, "clock-skew") == 0 ? 120000 : 0));
+        assert_int_equal(plan.pump.ignore_commands, strcmp(sc->name, "command-ignored") == 0);
+        uint32_t phase = strcmp(sc->name, "overdose") == 0                  ? 4500
+                         : strcmp(sc->name, "second-session-same-day") == 0 ? 6000
+                                                                            : 2400;
+        assert_int_equal(plan.phase_s, phase);
+    }
+    /* --no-permit: only gateway-gone still requires permits */
+    setup.permit = false;
+    for (const struct dg_sim_scenario *sc = dg_sim_scenarios; sc->name; sc++) {
+        assert_int_equal(dg_sim_scenario_plan(sc, &setup, &plan), 0);
+        assert_int_equal(plan.pump.permit_required, strcmp(sc->name, "gateway-gone") == 0);
+    }
+    assert_null(dg_sim_scenario_find("Normal"));
+    assert_null(dg_sim_scenario_find(""));
+    /* A second session waits for a long first one and a fresh pre phase. */
+    setup.session_min = 90;
+    assert_int_equal(
+        dg_sim_scenario_plan(dg_sim_scenario_find("second-session-same-day"), &setup, &plan), 0);
+    assert_int_equal(plan.pump.second_start_s, PRE_S + PRE_S + 5400);
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &plan.pump), 0);
+}
+
+/* The second session: new program at start - pre, amounts from 0, the
+   monitor's baseline NIBP 30 s before it starts. */
+static void test_second_session(void **state)
+{
+    (void)state;
+    struct dg_sim_setup setup = {
+        .seed = 1, .bed = 1, .weight_kg = 70, .pre_min = 2, .session_min = 40};
+    struct dg_sim_plan plan;
+    assert_int_equal(
+        dg_sim_scenario_plan(dg_sim_scenario_find("second-session-same-day"), &setup, &plan), 0);
+    const uint32_t start2 = PRE_S + 3600;
+    assert_int_equal(plan.pump.second_start_s, start2);
+    struct dg_sim_pump pump;
+    struct dg_sim_monitor mon;
+    assert_int_equal(dg_sim_pump_init(&pump, &plan.pump), 0);
+    dg_sim_monitor_init(&mon, &plan.monitor);
+    bool baseline2 = false;
+    for (uint32_t t = 1; t <= start2 + 60; t++) {
+        int changed = dg_sim_pump_step(&pump);
+        dg_sim_monitor_step(&mon, dg_sim_pump_delivered_rate(&pump));
+        struct dg_sim_vitals v;
+        dg_sim_monitor_sample(&mon, &v);
+        if (t == start2 - 30) baseline2 = v.has_nibp;
+        if (t == PRE_S + 2400) assert_int_equal(pump.state, DG_PUMP_COMPLETE);
+        if (t == start2 - PRE_S - 1) {
+            assert_int_equal(pump.session, 1);
+            assert_true(pump.dose_mg == 35.0);
+        }
+        if (t == start2 - PRE_S) {
+            assert_int_equal(changed, 1);
+            assert_int_equal(pump.session, 2);
+            assert_int_equal(pump.state, DG_PUMP_PROGRAMMED);
+            assert_true(pump.dose_mg == 0.0 && pump.volume_ml == 0.0);
+            assert_true(fabs(pump.p.dose_mg_per_kg - 0.7) < 1e-12);
+            assert_true(fabs(dg_sim_pump_dose_rate(&pump)) < 1e-12);
+        }
+        if (t == start2) {
+            assert_int_equal(pump.state, DG_PUMP_RUNNING);
+            assert_true(fabs(dg_sim_pump_dose_rate(&pump) - 1.05) < 1e-9);
+        }
+    }
+    assert_true(baseline2);
+}
+
+/* A 0.1 mg/kg bolus 10 min in: counted, in the dose and the volume, not in
+   the rate, not against the VTBI. */
+static void test_bolus_accounting(void **state)
+{
+    (void)state;
+    struct dg_sim_pump_params p = standard(1);
+    p.bolus_at_s = 600;
+    p.bolus_mg_per_kg = 0.1;
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 599);
+    assert_int_equal(pump.bolus_count, 0);
+    double before = pump.dose_mg;
+    dg_sim_pump_step(&pump); /* t = start + 600 */
+    assert_int_equal(pump.bolus_count, 1);
+    assert_true(fabs(pump.bolus_mg - 7.0) < 1e-12);
+    assert_true(fabs(pump.dose_mg - before - 7.0 - 52.5 / 3600.0) < 1e-9);
+    assert_true(fabs(pump.dose_mg - (52.5 / 6.0 + 7.0)) < 1e-9); /* 8.75 basal + 7 */
+    assert_true(fabs(pump.volume_ml - pump.dose_mg) < 1e-9);     /* 1 mg/mL */
+    assert_true(fabs(pump.rate_ml_per_h - 52.5) < 1e-12);
+    assert_true(fabs(dg_sim_pump_delivered_rate(&pump) - (7.0 + 52.5 / 3600.0) / 70 * 3600) < 1e-6);
+    assert_true(dg_sim_pump_reported_dose(&pump) == pump.dose_mg);
+    run(&pump, 60);
+    assert_int_equal(pump.bolus_count, 1); /* once */
+    run(&pump, SESSION_S);
+    assert_int_equal(pump.state, DG_PUMP_COMPLETE);
+    assert_true(pump.dose_mg == 42.0); /* 35 basal + 7: 0.6 mg/kg */
+    assert_true(pump.volume_ml == 42.0);
+    assert_true(fabs(pump.bolus_mg - 7.0) < 1e-12);
+    /* paused before it, no bolus */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 300);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "c", 0);
+    run(&pump, 600);
+    assert_int_equal(pump.bolus_count, 0);
+}
+
+/* The overdose fault: 1.0 mg/kg/h past the VTBI until the window ends. */
+static void test_overdose_dose_growth(void **state)
+{
+    (void)state;
+    struct dg_sim_setup setup = {
+        .seed = 1, .bed = 1, .weight_kg = 70, .pre_min = 2, .session_min = 40};
+    struct dg_sim_plan plan;
+    assert_int_equal(dg_sim_scenario_plan(dg_sim_scenario_find("overdose"), &setup, &plan), 0);
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &plan.pump), 0);
+    assert_true(fabs(pump.program_rate_ml_per_h - 70.0) < 1e-9);
+    assert_true(fabs(pump.vtbi_ml - 35.0) < 1e-9);
+    run(&pump, PRE_S);
+    assert_true(fabs(dg_sim_pump_dose_rate(&pump) - 1.0) < 1e-9); /* below 1.125 */
+    for (uint32_t m = 5; m <= 75; m += 5) {
+        run(&pump, 300);
+        assert_true(fabs(pump.dose_mg / 70.0 - m / 60.0) < 1e-6);
+        assert_int_equal(pump.state, m < 75 ? DG_PUMP_RUNNING : DG_PUMP_COMPLETE);
+    }
+    assert_true(fabs(pump.dose_mg - 87.5) < 1e-6); /* 1.25 mg/kg */
+    run(&pump, 60);
+    assert_true(fabs(pump.dose_mg - 87.5) < 1e-6);
+}
+
+/* dose-mismatch: reports 70 % of what it gives; command-ignored: ignores. */
+static void test_pump_faults(void **state)
+{
+    (void)state;
+    struct dg_sim_pump_params p = standard(1);
+    p.dose_report_factor = 0.7;
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 1200);
+    assert_true(fabs(pump.dose_mg - 17.5) < 1e-6);
+    assert_true(fabs(dg_sim_pump_reported_dose(&pump) - 12.25) < 1e-6);
+    assert_true(fabs(pump.rate_ml_per_h - 52.5) < 1e-12);
+
+    p = standard(3);
+    p.ignore_commands = true;
+    p.permit_required = true;
+    p.permit_grace_ms = 5000;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 1);
+    assert_int_equal(dg_sim_pump_command(&pump, DG_CMD_PAUSE, "c1", 0), 0);
+    assert_int_equal(dg_sim_pump_command(&pump, DG_CMD_STOP, "c2", 0), 0);
+    assert_int_equal(dg_sim_pump_command(&pump, DG_CMD_PERMIT, "p1", 1000), 0);
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+    assert_int_equal(pump.commands, 0);
+    assert_int_equal(pump.commands_ignored, 2);
+    assert_int_equal(pump.permits, 1);
+    assert_string_equal(pump.last_command_id, "");
+    /* permits ignored too: no lapse however late */
+    assert_int_equal(dg_sim_pump_check_permit(&pump, 1000000), 0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, 9000000), 0);
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+    run(&pump, 800); /* 35 mL at 157.5 mL/h: 13 min 20 s */
+    assert_int_equal(pump.state, DG_PUMP_COMPLETE);
+
+    /* no weight entered: the program says 0 kg, the rate is still right */
+    p = standard(1);
+    p.weight_missing = true;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    assert_true(dg_sim_pump_program_weight(&pump) == 0.0);
+    assert_true(fabs(pump.program_rate_ml_per_h - 52.5) < 1e-9);
+}
+
+/* The permit rule as a pure function of the wall clock and the last permit. */
+static void test_permit_lapsed_rule(void **state)
+{
+    (void)state;
+    const uint64_t t0 = 1800000000000ULL; /* running since, wall ms */
+    /* no permit yet: the grace */
+    assert_false(dg_sim_permit_lapsed(t0, t0, 0, 5000));
+    assert_false(dg_sim_permit_lapsed(t0 + 5000, t0, 0, 5000));
+    assert_true(dg_sim_permit_lapsed(t0 + 5001, t0, 0, 5000));
+    /* a permit covers until its validity */
+    assert_false(dg_sim_permit_lapsed(t0 + 9000, t0, t0 + 9000, 5000));
+    assert_true(dg_sim_permit_lapsed(t0 + 9001, t0, t0 + 9000, 5000));
+    /* an old permit does not cut the grace short */
+    assert_false(dg_sim_permit_lapsed(t0 + 4000, t0, t0 - 60000, 5000));
+    assert_true(dg_sim_permit_lapsed(t0 + 5001, t0, t0 - 60000, 5000));
+    /* grace 0: a permit is needed at once */
+    assert_true(dg_sim_permit_lapsed(t0 + 1, t0, 0, 0));
+}
+
+static void test_permit_pump(void **state)
+{
+    (void)state;
+    const uint64_t t0 = 1800000000000ULL;
+    struct dg_sim_pump_params p = standard(1);
+    p.permit_required = true;
+    p.permit_grace_ms = 5000;
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    /* not running yet: nothing to check, however late */
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0), 0);
+    assert_true(pump.running_since_ms == 0);
+    run(&pump, PRE_S);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0), 0); /* first seen running */
+    assert_true(pump.running_since_ms == t0);
+    /* a gateway permitting every second, each valid 5 s: runs on; simulated
+       time does not matter, only the wall clock */
+    for (uint64_t s = 1; s <= 30; s++) {
+        dg_sim_pump_command(&pump, DG_CMD_PERMIT, "", t0 + s * 1000 + 5000);
+        run(&pump, 60);
+        assert_int_equal(dg_sim_pump_check_permit(&pump, t0 + s * 1000 + 500), 0);
+    }
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+    assert_int_equal(pump.permits, 30);
+    /* the gateway dies after the permit valid until t0 + 35 s */
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0 + 35000), 0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0 + 35001), 1);
+    assert_int_equal(pump.state, DG_PUMP_PAUSED);
+    assert_true(pump.permit_lapsed);
+    assert_true(pump.rate_ml_per_h == 0.0);
+    assert_int_equal(pump.commands, 0);
+    double dose = pump.dose_mg;
+    /* never resumes, even when permits come back */
+    dg_sim_pump_command(&pump, DG_CMD_PERMIT, "", t0 + 99000);
+    run(&pump, SESSION_S);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0 + 40000), 0);
+    assert_int_equal(pump.state, DG_PUMP_PAUSED);
+    assert_true(pump.dose_mg == dose);
+
+    /* no permit ever: paused once the grace is over */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0), 0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0 + 5000), 0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0 + 5001), 1);
+    assert_true(pump.permit_lapsed);
+
+    /* not required (--no-permit): never pauses itself */
+    p.permit_required = false;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0), 0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, t0 + 3600000), 0);
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+    assert_false(pump.permit_lapsed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +1149,17 @@ int main(void)
         cmocka_unit_test(test_nibp_schedule),
         cmocka_unit_test(test_physiology_deterministic_per_seed),
         cmocka_unit_test(test_effect_follows_dose),
+        cmocka_unit_test(test_scenarios_fire_their_rule),
+        cmocka_unit_test(test_scenarios_fire_without_a_gateway),
+        cmocka_unit_test(test_excursion_values),
+        cmocka_unit_test(test_scenario_nibp),
+        cmocka_unit_test(test_scenario_plans),
+        cmocka_unit_test(test_second_session),
+        cmocka_unit_test(test_bolus_accounting),
+        cmocka_unit_test(test_overdose_dose_growth),
+        cmocka_unit_test(test_pump_faults),
+        cmocka_unit_test(test_permit_lapsed_rule),
+        cmocka_unit_test(test_permit_pump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
