@@ -22,6 +22,10 @@
 #include "error.h"
 #include "internal.h"
 
+/* An update is news at most once a minute (gateway clock): a value that
+   keeps moving must not flood the dashboards. */
+#define DG_UPDATE_MIN_INTERVAL_MS 60000u
+
 static const char *const phase_names[] = {"",           "raise",       "update", "escalate",
                                           "deescalate", "acknowledge", "clear"};
 static const char *const prio_names[] = {"none", "low", "medium", "high"};
@@ -64,9 +68,10 @@ void dg_audit_emit(dg_core *c, const char *type, const char *action, enum dg_aud
 
 /* One lifecycle step: alert event, then its audit record. The caller emits
    the bed snapshot once it has finished changing the bed. */
-static void emit_phase(dg_core *c, const struct dg_alert *a, enum dg_alert_phase phase,
+static void emit_phase(dg_core *c, struct dg_alert *a, enum dg_alert_phase phase,
                        struct dg_now now, const char *user)
 {
+    a->last_step_mono_ms = now.mono_ms;
     struct dg_alert_event ev = {
         .phase = phase, .seq = ++c->event_seq, .gateway_time_ms = now.wall_ms, .alert = a};
     if (c->sink.alert) c->sink.alert(c->sink.ctx, &ev);
@@ -308,7 +313,8 @@ int dg_alert_set(dg_core *c, struct dg_bed *b, const char *condition, const char
         fill(a, f);
         emit_phase(c, a, DG_PHASE_DEESCALATE, now, NULL);
         emit_snapshot(c, b, now);
-    } else if (f->priority == a->priority && moved(a->value, f->value, f->limit)) {
+    } else if (f->priority == a->priority && moved(a->value, f->value, f->limit) &&
+               now.mono_ms >= a->last_step_mono_ms + DG_UPDATE_MIN_INTERVAL_MS) {
         /* Same tier, a value worth telling: update (a latched alert keeps
            its action and limit source). */
         a->value = f->value;

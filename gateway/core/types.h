@@ -139,6 +139,7 @@ struct dg_alert {
     char limit_source[DG_ID_MAX * 2];
     enum dg_alert_action action;        /* what was requested from the pump */
     enum dg_alert_action action_wanted; /* the strongest action a rule asked for (core use) */
+    uint64_t last_step_mono_ms;         /* gateway clock of the last phase (core use) */
     bool latched;
     bool acknowledged;
     uint64_t raised_time_ms;

@@ -76,17 +76,21 @@ SCENARIOS = {
     "command-ignored": dict(alerts={"rate": ["raise", "escalate"]}, priority={"rate": "high"},
                             commands=[("pause", "rate"), ("stop", "rate")], active=["rate"],
                             state=None, speed=60),
-    "clock-skew": dict(alerts={"clock-skew": None}, priority={"clock-skew": "low"},
-                       commands=[], active=["clock-skew"], state="complete"),
+    # Both devices' clocks are 120 s ahead: one advisory per device.
+    "clock-skew": dict(alerts={"clock-skew": ["raise", "raise"]}, priority={"clock-skew": "low"},
+                       per_device=True, commands=[], active=["clock-skew", "clock-skew"],
+                       state="complete"),
     "dose-mismatch": dict(alerts={"dose-mismatch": ["raise"]},
                           priority={"dose-mismatch": "medium"}, commands=[],
                           active=["dose-mismatch"], state="complete"),
     # Second session: 0.5 mg/kg given, 0.7 mg/kg programmed 1 h later: the
     # rolling 24 h dose would pass 1.0, so the session is refused at the start.
-    "second-session-same-day": dict(alerts={"sessions": ["raise"], "dose-24h": ["raise"]},
+    # (The sessions advisory clears when the refused session is over.)
+    "second-session-same-day": dict(alerts={"sessions": ["raise", "clear"],
+                                            "dose-24h": ["raise"]},
                                     priority={"sessions": "medium", "dose-24h": "high"},
                                     commands=[("stop", "dose-24h")],
-                                    active=["sessions", "dose-24h"], state="stopped"),
+                                    active=["dose-24h"], state="stopped"),
     # Special: the gateway is killed while the pump runs (run_gateway_gone).
     "gateway-gone": None,
 }
@@ -138,7 +142,10 @@ def run_scenario(tc, name):
             tc.assertIn(cond, by_cond, "no %s alert; got %s" % (cond, sorted(by_cond)))
             evs = by_cond[cond]
             ids = {e["alert_id"] for e in evs}
-            tc.assertEqual(len(ids), 1, "%s: one alert expected, got %s" % (cond, ids))
+            if exp.get("per_device"):
+                tc.assertEqual(len(ids), len({e["source_id"] for e in evs}), cond)
+            else:
+                tc.assertEqual(len(ids), 1, "%s: one alert expected, got %s" % (cond, ids))
             if phases is not None:
                 tc.assertEqual([e["phase"] for e in evs], phases, cond)
             if cond in exp.get("priority", {}):

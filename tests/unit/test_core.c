@@ -87,7 +87,10 @@ static void rate_soft_threshold_and_clear(void **state)
     for (int i = 0; i < 10; i++)
         feed(f, DG_PUMP_RUNNING, 1.13);
     assert_int_equal(f->rec.n_alerts, 1);
-    /* a move of 10 % of the limit or more is an update */
+    /* a move of 10 % of the limit or more is an update, at most once a minute */
+    feed(f, DG_PUMP_RUNNING, 1.25);
+    assert_int_equal(f->rec.n_alerts, 1);
+    fx_advance(f, 60000);
     feed(f, DG_PUMP_RUNNING, 1.25);
     assert_int_equal(f->rec.n_alerts, 2);
     assert_int_equal(f->rec.phases[1], DG_PHASE_UPDATE);
