@@ -68,12 +68,17 @@ SCENARIOS = {
                            priority={"vitals-silent": "medium"}, commands=[], active=[],
                            state="complete", speed=60),
     # The pump goes quiet for good while running: medium after 5 s, high after
-    # 30 s of the gateway's clock (waited for after the simulator ends).
+    # 30 s of the gateway's clock (waited for after the simulator ends; by
+    # then the monitor has gone too, and the gateway, which still believes the
+    # pump runs, may also say so about the vitals).
     "pump-silent": dict(alerts={"pump-silent": ["raise", "escalate"]},
                         priority={"pump-silent": "high"}, commands=[],
-                        active=["pump-silent"], state=None, wait_for=("pump-silent", "escalate")),
-    # The pump ignores the pause: 5 s later the alert escalates and asks for a stop.
-    "command-ignored": dict(alerts={"rate": ["raise", "escalate"]}, priority={"rate": "high"},
+                        active=["pump-silent"], state=None, wait_for=("pump-silent", "escalate"),
+                        allow=["vitals-silent"]),
+    # The pump ignores the pause: 5 s later the alert escalates and asks for a
+    # stop; 5 s after that, the stop not honoured either, it escalates again.
+    "command-ignored": dict(alerts={"rate": ["raise", "escalate", "escalate"]},
+                            priority={"rate": "high"},
                             commands=[("pause", "rate"), ("stop", "rate")], active=["rate"],
                             state=None, speed=60),
     # Both devices' clocks are 120 s ahead: one advisory per device.
