@@ -413,10 +413,12 @@ static int tick_bed(dg_core *c, struct dg_bed *b, struct dg_now now)
     return eval_two_warnings(c, b, now);
 }
 
-void dg_core_tick(dg_core *c, struct dg_now now)
+int dg_core_tick(dg_core *c, struct dg_now now)
 {
+    int rc = 0, r;
     for (size_t i = 0; i < c->n_pumps; i++)
-        if (c->pumps[i].have_last) (void)tick_pump(c, &c->pumps[i], now);
+        if (c->pumps[i].have_last && (r = tick_pump(c, &c->pumps[i], now)) != 0 && rc == 0) rc = r;
     for (size_t i = 0; i < c->n_beds; i++)
-        (void)tick_bed(c, &c->beds[i], now);
+        if ((r = tick_bed(c, &c->beds[i], now)) != 0 && rc == 0) rc = r;
+    return rc;
 }

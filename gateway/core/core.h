@@ -78,9 +78,11 @@ int dg_core_ack(dg_core *core, const struct dg_ack *a, struct dg_now now);
 
 /*
  * The passage of time: liveness (silent pumps and monitors, stale NIBP),
- * command-not-honoured, and permits. Call it about every 250 ms.
+ * command-not-honoured, and permits. Call it about every 250 ms. Returns 0,
+ * or -DG_ENOMEM when an alert could not be raised (the next tick tries
+ * again; the caller logs it).
  */
-void dg_core_tick(dg_core *core, struct dg_now now);
+int dg_core_tick(dg_core *core, struct dg_now now);
 
 void dg_core_stats(const dg_core *core, struct dg_core_stats *out);
 

@@ -379,7 +379,11 @@ static void on_status_timer(uv_timer_t *t)
 static void on_tick_timer(uv_timer_t *t)
 {
     struct gw *g = t->data;
-    dg_core_tick(g->core, now_get());
+    int rc = dg_core_tick(g->core, now_get());
+    if (rc != 0)
+        DG_ERROR("gateway",
+                 "msg=\"interlock clock could not raise an alert; retrying\" error=\"%s\"",
+                 dg_strerror(rc));
 }
 
 static void close_walk(uv_handle_t *h, void *arg)

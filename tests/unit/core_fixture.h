@@ -153,7 +153,7 @@ static inline void fx_advance(struct fx *f, uint64_t ms)
 
 static inline void fx_tick(struct fx *f)
 {
-    dg_core_tick(f->core, f->now);
+    (void)dg_core_tick(f->core, f->now);
 }
 
 /* Telemetry of pump-1 on bed-1 for patient pt-1, session s-1: ketamine-trd,
