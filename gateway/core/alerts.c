@@ -68,8 +68,8 @@ void dg_audit_emit(dg_core *c, const char *type, const char *action, enum dg_aud
 
 /* One lifecycle step: alert event, then its audit record. The caller emits
    the bed snapshot once it has finished changing the bed. */
-static void emit_phase(dg_core *c, struct dg_alert *a, enum dg_alert_phase phase,
-                       struct dg_now now, const char *user)
+static void emit_phase(dg_core *c, struct dg_alert *a, enum dg_alert_phase phase, struct dg_now now,
+                       const char *user)
 {
     a->last_step_mono_ms = now.mono_ms;
     struct dg_alert_event ev = {

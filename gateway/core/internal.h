@@ -49,7 +49,7 @@ struct dg_pump {
     uint64_t last_seq;
     bool have_last;
     struct dg_telemetry last; /* last accepted telemetry (the previous one while rules run) */
-    enum dg_pump_state state;  /* state in the newest accepted telemetry (also while rules run) */
+    enum dg_pump_state state; /* state in the newest accepted telemetry (also while rules run) */
     uint64_t last_seen_mono_ms;
 
     /* This session. */
