@@ -25,8 +25,8 @@
  * Subscriptions are (re)made on every `connected` callback.
  *
  * Paho never sets TCP_NODELAY; with Nagle and delayed ACKs a small publish
- * can wait 40 ms. After each connect we set it on this process's sockets
- * whose peer is the broker (found through /proc/self/fd; idempotent).
+ * can wait 40 ms. After each connect we set it on this process's TCP sockets
+ * whose peer port is the broker's (found through /proc/self/fd; idempotent).
  *
  * Lifetime: dg_link_close() disconnects, then MQTTAsync_destroy() on the loop
  * thread (after it Paho makes no more callbacks), reports every message not
@@ -38,7 +38,6 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -200,18 +199,24 @@ static void parse_url(dg_link *l)
     l->broker_port = colon ? atoi(colon + 1) : 8883;
 }
 
-/* Set TCP_NODELAY on every socket of this process connected to the broker. */
+/* The peer's TCP port of a socket address, or -1. */
+static int peer_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    if (ss->ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return -1;
+}
+
+/*
+ * Set TCP_NODELAY on every TCP socket of this process whose peer port is the
+ * broker's. Matching on the port alone needs no name resolution (a DNS
+ * look-up would block the loop); the only connections this process makes to
+ * that port are its MQTT links, and the option is harmless and idempotent.
+ */
 static void set_nodelay(dg_link *l)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    char port[16];
-    snprintf(port, sizeof port, "%d", l->broker_port);
-    if (getaddrinfo(l->broker_host, port, &hints, &res) != 0) return;
     DIR *d = opendir("/proc/self/fd");
-    if (!d) {
-        freeaddrinfo(res);
-        return;
-    }
+    if (!d) return;
     struct dirent *de;
     int set = 0;
     while ((de = readdir(d)) != NULL) {
@@ -220,16 +225,14 @@ static void set_nodelay(dg_link *l)
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
         if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) continue;
-        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            if (ai->ai_addrlen == plen && memcmp(ai->ai_addr, &peer, plen) == 0) {
-                int one = 1;
-                if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) set++;
-                break;
-            }
-        }
+        int type = 0;
+        socklen_t tlen = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM) continue;
+        if (peer_port(&peer) != l->broker_port) continue;
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) set++;
     }
     closedir(d);
-    freeaddrinfo(res);
     DG_DEBUG("link", "link=%s msg=\"TCP_NODELAY set\" sockets=%d", l->name, set);
 }
 
