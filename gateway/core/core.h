@@ -86,4 +86,15 @@ int dg_core_tick(dg_core *core, struct dg_now now);
 
 void dg_core_stats(const dg_core *core, struct dg_core_stats *out);
 
+/*
+ * The whole interlock state (pump sessions and doses, patient histories,
+ * bed vitals, active alerts and latches) as one blob, for the state store.
+ * dg_core_save: *out is dg_malloc'd (caller frees); 0 or -DG_ENOMEM.
+ * dg_core_load: replaces the state of core with the blob's, re-basing
+ * monotonic-clock times on now; 0, -DG_EINVAL for a blob of another format
+ * or layout or a damaged one (core unchanged), -DG_ENOMEM.
+ */
+int dg_core_save(const dg_core *core, uint8_t **out, size_t *len);
+int dg_core_load(dg_core *core, const uint8_t *blob, size_t len, struct dg_now now);
+
 #endif

@@ -437,6 +437,103 @@ static void clock_skew_scaled_first_message_only(void **state)
     assert_int_equal(fx_count(f, "clock-skew", 0), 0);
 }
 
+/* Save, then load into a new core (a restart): the latched alert, its
+   acknowledgement path and the dedup state survive. */
+static void restart_keeps_latched_alert(void **state)
+{
+    struct fx *f = *state;
+    feed(f, DG_PUMP_RUNNING, 7.5);
+    feed(f, DG_PUMP_PAUSED, 0);
+    char id[DG_ID_MAX];
+    snprintf(id, sizeof id, "%s", fx_last(f, "rate", NULL)->alert_id);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(dg_core_save(f->core, &blob, &len), 0);
+    dg_core_free(f->core);
+    fx_start(f); /* a new process */
+    fx_advance(f, 3600000);
+    assert_int_equal(dg_core_load(f->core, blob, len, f->now), 0);
+    dg_free(blob);
+    struct dg_core_stats st;
+    dg_core_stats(f->core, &st);
+    assert_int_equal(st.active_alerts, 1);
+    assert_int_equal(st.pumps, 1);
+    /* the last message before the restart is still a duplicate */
+    struct dg_telemetry t = fx_tele(f, DG_PUMP_PAUSED, 0);
+    t.seq = f->pump_seq - 1;
+    assert_int_equal(fx_send_tele(f, &t), -DG_EDUP);
+    /* the loaded alert is acknowledged and reset by its old id */
+    struct dg_ack ack = {.reset = true};
+    snprintf(ack.alert_id, sizeof ack.alert_id, "%s", id);
+    snprintf(ack.user_id, sizeof ack.user_id, "nurse-2");
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), 0);
+    dg_core_stats(f->core, &st);
+    assert_int_equal(st.active_alerts, 0);
+    /* liveness timers restart from the load, not from the old clock */
+    fx_tick(f);
+    assert_int_equal(fx_count(f, "pump-silent", 0), 0);
+}
+
+/* A dose ceiling is never reset by a restart: the first session's dose is
+   remembered, and a second session the same day that would pass the 24 h
+   ceiling is refused at its start. */
+static void restart_never_resets_24h_dose(void **state)
+{
+    struct fx *f = *state;
+    struct dg_telemetry t = fx_tele(f, DG_PUMP_RUNNING, 0.75);
+    fx_send_tele(f, &t);
+    fx_advance(f, 40 * 60000);
+    t = fx_tele(f, DG_PUMP_COMPLETE, 0);
+    t.dose_infused_mg = 35.0; /* 0.5 mg/kg at 70 kg */
+    t.volume_infused_ml = 35.0;
+    fx_send_tele(f, &t);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(dg_core_save(f->core, &blob, &len), 0);
+    dg_core_free(f->core);
+    fx_start(f);
+    fx_advance(f, 60 * 60000);
+    assert_int_equal(dg_core_load(f->core, blob, len, f->now), 0);
+    dg_free(blob);
+    fx_baseline(f);
+    t = fx_tele(f, DG_PUMP_PROGRAMMED, 0.75);
+    snprintf(t.session_id, sizeof t.session_id, "s-2");
+    t.program.dose_mg_per_kg = 0.7;
+    fx_send_tele(f, &t);
+    const struct dg_alert *a = fx_last(f, "dose-24h", NULL);
+    assert_non_null(a);
+    assert_int_equal(a->priority, DG_PRIO_HIGH);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_STOP), 1);
+}
+
+/* A damaged or foreign blob is refused and the core keeps its state. */
+static void damaged_state_is_refused(void **state)
+{
+    struct fx *f = *state;
+    feed(f, DG_PUMP_RUNNING, 7.5);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(dg_core_save(f->core, &blob, &len), 0);
+    blob[len / 2] ^= 0x01;
+    assert_int_equal(dg_core_load(f->core, blob, len, f->now), -DG_EINVAL);
+    blob[len / 2] ^= 0x01;
+    assert_int_equal(dg_core_load(f->core, blob, len - 1, f->now), -DG_EINVAL);
+    assert_int_equal(dg_core_load(f->core, blob, 3, f->now), -DG_EINVAL);
+    struct dg_core_stats st;
+    dg_core_stats(f->core, &st);
+    assert_int_equal(st.active_alerts, 1);
+    /* out of memory while loading: refused, nothing leaks, state kept */
+    for (uint64_t n = 1; n < 8; n++) {
+        dg_alloc_fail_after(n);
+        int rc = dg_core_load(f->core, blob, len, f->now);
+        dg_alloc_fail_after(0);
+        assert_true(rc == 0 || rc == -DG_ENOMEM);
+        dg_core_stats(f->core, &st);
+        assert_int_equal(st.active_alerts, 1);
+    }
+    dg_free(blob);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +553,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(clock_skew_advisory, setup, teardown),
         cmocka_unit_test_teardown(clock_skew_scaled_first_message_only, teardown),
+        cmocka_unit_test_setup_teardown(restart_keeps_latched_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(restart_never_resets_24h_dose, setup, teardown),
+        cmocka_unit_test_setup_teardown(damaged_state_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
