@@ -19,8 +19,9 @@
  * must be readable regular files now, the CA file must hold a PEM
  * certificate, the client certificate and key must parse and belong
  * together, and the key must not be encrypted (the gateway has no passphrase
- * to give it). Validity dates are NOT checked: an edge box may boot with a
- * wrong clock, and the broker's handshake is the authority on expiry.
+ * to give it); the audit signing key (audit.key_file) must be an unencrypted
+ * Ed25519 private key. Validity dates are NOT checked: an edge box may boot
+ * with a wrong clock, and the broker's handshake is the authority on expiry.
  *
  * The result is built in a private copy and copied into *cfg only on
  * success, so a failed load (e.g. a reload with a bad file) leaves the
@@ -192,12 +193,13 @@ static const char *const hard_actions[] = {"none", "pause", "stop", NULL};
         .name = n, .type = t, .required = req                                                      \
     }
 
-enum { R_GATEWAY, R_DEVICE, R_CLINIC, R_DRUGLIB };
+enum { R_GATEWAY, R_DEVICE, R_CLINIC, R_DRUGLIB, R_AUDIT };
 static const struct dg_yaml_key root_keys[] = {
     [R_GATEWAY] = NODE("gateway", true, DG_YAML_MAP),
     [R_DEVICE] = NODE("device_link", true, DG_YAML_MAP),
     [R_CLINIC] = NODE("clinic_link", false, DG_YAML_MAP),
     [R_DRUGLIB] = PATHK("drug_library", true, struct dg_config, drug_library_path),
+    [R_AUDIT] = NODE("audit", false, DG_YAML_MAP),
 };
 
 enum { G_ID, G_SITE, G_TOPIC_ROOT, G_LOG_LEVEL, G_STATUS, G_PERMIT, G_TIME_SCALE };
@@ -234,6 +236,15 @@ enum { L_URL, L_CLIENT_ID, L_CA, L_CERT, L_KEY, L_KEEPALIVE };
     }
 static const struct dg_yaml_key device_link_keys[] = LINK_KEYS(true);
 static const struct dg_yaml_key clinic_link_keys[] = LINK_KEYS(false);
+
+/* audit: every key optional (docs/audit.md). */
+enum { A_KEY, A_EVERY, A_INTERVAL };
+static const struct dg_yaml_key audit_keys[] = {
+    [A_KEY] = PATHK("key_file", false, struct dg_audit_settings, key_file),
+    [A_EVERY] = INT("checkpoint_every", struct dg_audit_settings, checkpoint_every, 1, 100000),
+    [A_INTERVAL] =
+        INT("checkpoint_interval_s", struct dg_audit_settings, checkpoint_interval_s, 1, 86400),
+};
 
 /*
  * The drug library's schema. Every mapping below is a "section": its key
@@ -758,6 +769,30 @@ out:
     return rc;
 }
 
+/*
+ * The audit signing key (audit.key_file) must be an unencrypted Ed25519
+ * private key: the gateway signs checkpoints with it (audit.c).
+ */
+static int check_audit_key(struct dg_yaml *y, const struct dg_audit_settings *a,
+                           const yaml_node_t *node)
+{
+    int rc = 0;
+    EVP_PKEY *key = read_key(a->key_file);
+    if (!key)
+        rc = dg_yaml_fail(y, node, "audit.key_file",
+                          "%s holds no PEM private key, or it is encrypted (not supported)",
+                          a->key_file);
+    else if (EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519)
+        rc = dg_yaml_fail(y, node, "audit.key_file",
+                          "%s is an %s key, not Ed25519 (make one with: openssl genpkey "
+                          "-algorithm ed25519)",
+                          a->key_file,
+                          EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "other");
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    return rc;
+}
+
 /* ----------------------------------------------------------- drug library */
 
 /* The value of a numeric key (DOUBLE, INT, FLAG or ENUM) stored in base. */
@@ -1024,18 +1059,23 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     struct dg_yaml_hit gw_hits[ARRAY_LEN(gateway_keys)];
     struct dg_yaml_hit dev_hits[ARRAY_LEN(device_link_keys)];
     struct dg_yaml_hit cli_hits[ARRAY_LEN(clinic_link_keys)];
+    struct dg_yaml_hit audit_hits[ARRAY_LEN(audit_keys)];
     struct dg_yaml_key mem_root_keys[ARRAY_LEN(root_keys)];
+    struct dg_yaml_key mem_audit_keys[ARRAY_LEN(audit_keys)];
     struct dg_yaml_key mem_device_link_keys[ARRAY_LEN(device_link_keys)];
     struct dg_yaml_key mem_clinic_link_keys[ARRAY_LEN(clinic_link_keys)];
     const struct dg_yaml_key *rkeys = root_keys;
     const struct dg_yaml_key *dkeys = device_link_keys;
     const struct dg_yaml_key *ckeys = clinic_link_keys;
+    const struct dg_yaml_key *akeys = audit_keys;
     int rc;
 
     if (mem_lib) {
         path_keys_as_strings(mem_root_keys, root_keys, ARRAY_LEN(root_keys));
         path_keys_as_strings(mem_device_link_keys, device_link_keys, ARRAY_LEN(device_link_keys));
         path_keys_as_strings(mem_clinic_link_keys, clinic_link_keys, ARRAY_LEN(clinic_link_keys));
+        path_keys_as_strings(mem_audit_keys, audit_keys, ARRAY_LEN(audit_keys));
+        akeys = mem_audit_keys;
         rkeys = mem_root_keys;
         dkeys = mem_device_link_keys;
         ckeys = mem_clinic_link_keys;
@@ -1050,6 +1090,8 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     c->permit_to_infuse = false;
     c->device_time_scale = 1;
     c->device_link.keepalive_s = 10;
+    c->audit.checkpoint_every = 100;
+    c->audit.checkpoint_interval_s = 60;
 
     const yaml_node_t *root = dg_yaml_root(&y);
     rc = dg_yaml_map(&y, root, "", rkeys, ARRAY_LEN(root_keys), c, root_hits);
@@ -1106,6 +1148,17 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
             "\"%s\")",
             c->clinic_link.client_id);
         goto fail;
+    }
+
+    /* audit: optional; without a key the gateway warns and signs nothing. */
+    if (root_hits[R_AUDIT].value) {
+        rc = dg_yaml_map(&y, root_hits[R_AUDIT].value, "audit", akeys, ARRAY_LEN(audit_keys),
+                         &c->audit, audit_hits);
+        if (rc != 0) goto fail;
+        if (!mem_lib && audit_hits[A_KEY].value) {
+            rc = check_audit_key(&y, &c->audit, audit_hits[A_KEY].value);
+            if (rc != 0) goto fail;
+        }
     }
 
     /* drug_library: its own file; its errors name that file. */

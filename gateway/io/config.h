@@ -25,6 +25,16 @@ struct dg_link_settings {
     int keepalive_s; /* default 10, 2..600 */
 };
 
+/* The `audit:` section (docs/audit.md): signed checkpoints of the audit trail. */
+struct dg_audit_settings {
+    /* Ed25519 private key (PEM, unencrypted), resolved relative to the
+       config file; "" = none: the gateway runs without checkpoints, warns at
+       start and audits "audit.unsigned". */
+    char key_file[DG_PATH_MAX];
+    int checkpoint_every;      /* a checkpoint after this many records; default 100, 1..100000 */
+    int checkpoint_interval_s; /* ... or this long after an unsigned record; default 60, 1..86400 */
+};
+
 enum dg_log_level { DG_LOG_DEBUG = 0, DG_LOG_INFO = 1, DG_LOG_WARN = 2, DG_LOG_ERROR = 3 };
 
 struct dg_config {
@@ -42,6 +52,7 @@ struct dg_config {
        devices; a simulator running at 60x sets 60. Above 1 the clock-skew
        check judges only a device's first message. Default 1, 1..1000. */
     double device_time_scale;
+    struct dg_audit_settings audit;
     char drug_library_path[DG_PATH_MAX]; /* resolved relative to the config file */
     struct dg_druglib druglib;
 };
@@ -64,10 +75,12 @@ int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t er
  * of the given bytes.
  *
  * Differences from dg_config_load(), because nothing is opened: the
- * config's file paths (drug_library, ca_file, cert_file, key_file) are
+ * config's file paths (drug_library, ca_file, cert_file, key_file,
+ * audit.key_file) are
  * stored exactly as written, neither resolved against a directory nor
  * checked to be readable regular files; the certificate and key checks (PEM
- * contents, key matches certificate, key not encrypted) are skipped; and the
+ * contents, key matches certificate, key not encrypted, audit key is
+ * Ed25519) are skipped; and the
  * drug library is lib_buf whatever drug_library names. Every other check and
  * default is the same code. Returns and errors as dg_config_load(), and *cfg
  * is written only on success.
