@@ -12,6 +12,13 @@
  * link (commands). Rejected input is counted by reason, logged with the
  * offending field, and audited; nothing that arrives is dropped silently.
  *
+ * Audit: every record goes through audit(), which hash-chains it
+ * (audit.c) and publishes it on <root>/audit. With an audit key
+ * (audit.key_file) a signed checkpoint follows every
+ * audit.checkpoint_every records, every audit.checkpoint_interval_s seconds
+ * while records are unsigned, and at a clean stop right after
+ * gateway.stop, so a cleanly stopped trail ends signed (docs/audit.md).
+ *
  * Time: the core gets the monotonic clock (uv_hrtime) for liveness and the
  * wall clock for stamps; the clinical windows use the devices' own times,
  * which travel inside the messages.
@@ -22,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <uv.h>
 
@@ -51,6 +59,8 @@ struct gw {
     int stopping;
     int exit_code;
     struct dg_audit_chain chain;
+    dg_audit_key *audit_key; /* NULL: no checkpoints (audit.key_file not set) */
+    uv_timer_t checkpoint_timer;
     uint64_t start_wall_ms;
     char id_prefix[24];
     char status_topic[TOPIC_MAX];
@@ -65,7 +75,7 @@ struct gw {
     uint64_t accepted, duplicates, rejected_total;
     uint64_t rejected[DG_REJECT__COUNT];
     uint64_t published, publish_failed;
-    uint64_t alerts_out, commands_out, audit_out;
+    uint64_t alerts_out, commands_out, audit_out, checkpoints_out;
 };
 
 /* ------------------------------------------------------------ time */
@@ -100,6 +110,40 @@ static void topic_for(struct gw *g, char *buf, enum dg_topic_kind kind, const ch
     if (dg_topic_format(buf, TOPIC_MAX, g->cfg->topic_root, kind, id) != 0) buf[0] = '\0';
 }
 
+/* Publish one encoded audit record on <root>/audit; buf is consumed. */
+static void audit_publish(struct gw *g, uint8_t *buf, size_t len)
+{
+    char topic[TOPIC_MAX];
+    topic_for(g, topic, DG_TOPIC_AUDIT, "");
+    g->audit_out++;
+    publish(g, g->clinic, topic, buf, len, 0, TK_AUDIT);
+}
+
+/*
+ * Sign the chain as it stands with a checkpoint record, if there is a key
+ * and anything unsigned. why: "count", "interval" or "stop" (for the log).
+ */
+static void audit_checkpoint(struct gw *g, const char *why)
+{
+    if (!g->audit_key || g->chain.seq == g->chain.checkpoint_seq) return;
+    uint64_t count = g->chain.seq;
+    char head[65];
+    dg_hex(head, g->chain.head, 32);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = dg_audit_chain_checkpoint(&g->chain, g->cfg->gateway_id, dg_wall_ms(), g->audit_key,
+                                       &buf, &len);
+    if (rc != 0) {
+        DG_ERROR("audit", "msg=\"checkpoint could not be made\" count=%" PRIu64 " error=\"%s\"",
+                 count, dg_strerror(rc));
+        return;
+    }
+    DG_INFO("audit", "seq=%" PRIu64 " event=%s count=%" PRIu64 " head=%s reason=%s", g->chain.seq,
+            DG_AUDIT_CHECKPOINT_EVENT, count, head, why);
+    g->checkpoints_out++;
+    audit_publish(g, buf, len);
+}
+
 static void audit(struct gw *g, const struct dg_audit_event *ev)
 {
     uint8_t *buf = NULL;
@@ -114,10 +158,13 @@ static void audit(struct gw *g, const struct dg_audit_event *ev)
     DG_INFO("audit", "seq=%" PRIu64 " event=%s outcome=%d participant=%s object=%s:%s detail=%s",
             g->chain.seq, ev->event_type, (int)ev->outcome, ev->participant_id, ev->object_type,
             ev->object_id, dg_log_q(q, sizeof q, ev->detail));
-    char topic[TOPIC_MAX];
-    topic_for(g, topic, DG_TOPIC_AUDIT, "");
-    g->audit_out++;
-    publish(g, g->clinic, topic, buf, len, 0, TK_AUDIT);
+    audit_publish(g, buf, len);
+    /* While stopping (e.g. a link event during the drain), sign at once:
+       the trail must still end with a checkpoint. */
+    if (g->stopping)
+        audit_checkpoint(g, "stop");
+    else if (g->chain.seq - g->chain.checkpoint_seq >= (uint64_t)g->cfg->audit.checkpoint_every)
+        audit_checkpoint(g, "count");
 }
 
 /* An audit event made by the shell itself (not the core). */
@@ -368,6 +415,12 @@ static void on_done(void *ctx, dg_link *link, uint64_t token, int rc)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Unsigned records wait at most audit.checkpoint_interval_s for a checkpoint. */
+static void on_checkpoint_timer(uv_timer_t *t)
+{
+    audit_checkpoint(t->data, "interval");
+}
+
 static void on_status_timer(uv_timer_t *t)
 {
     struct gw *g = t->data;
@@ -429,11 +482,16 @@ static void begin_stop(struct gw *g, const char *why)
     DG_INFO("gateway", "msg=\"stopping\" reason=%s", why);
     audit_gw(g, "gateway.stop", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id,
              "gateway", g->cfg->gateway_id, why);
+    /* Sign the trail now; a record made later while stopping (a link event
+       during the drain) gets its own checkpoint in audit(), so a clean stop
+       always leaves a trail that ends signed. */
+    audit_checkpoint(g, "stop");
     g->stopping = 1;
     uv_signal_stop(&g->sigint);
     uv_signal_stop(&g->sigterm);
     uv_timer_stop(&g->status_timer);
     uv_timer_stop(&g->tick_timer);
+    uv_timer_stop(&g->checkpoint_timer);
     publish_status(g, g->device, 0);
     publish_status(g, g->clinic, 0);
     g->drain_started_ms = uv_now(&g->loop);
@@ -477,15 +535,65 @@ static void log_summary(struct gw *g)
     dg_core_stats(g->core, &st);
     DG_INFO("gateway",
             "msg=\"summary\" accepted=%" PRIu64 " duplicates=%" PRIu64 " rejected=%" PRIu64
-            " alerts=%" PRIu64 " commands=%" PRIu64 " audit=%" PRIu64 " published=%" PRIu64
-            " publish_failed=%" PRIu64 " pumps=%u monitors=%u beds=%u active_alerts=%u",
+            " alerts=%" PRIu64 " commands=%" PRIu64 " audit=%" PRIu64 " checkpoints=%" PRIu64
+            " published=%" PRIu64 " publish_failed=%" PRIu64
+            " pumps=%u monitors=%u beds=%u active_alerts=%u",
             g->accepted, g->duplicates, g->rejected_total, g->alerts_out, g->commands_out,
-            g->audit_out, g->published, g->publish_failed, st.pumps, st.monitors, st.beds,
-            st.active_alerts);
+            g->audit_out, g->checkpoints_out, g->published, g->publish_failed, st.pumps,
+            st.monitors, st.beds, st.active_alerts);
     for (int r = 1; r < DG_REJECT__COUNT; r++)
         if (g->rejected[r])
             DG_INFO("gateway", "msg=\"rejected by reason\" reason=%s count=%" PRIu64,
                     dg_reject_name((enum dg_reject)r), g->rejected[r]);
+}
+
+/*
+ * The audit signing key, if configured: loaded once at start (the config
+ * check already proved it is an Ed25519 private key). Returns 0 (also when
+ * there is none), or -DG_ECONFIG with the reason logged.
+ */
+static int load_audit_key(struct gw *g)
+{
+    const char *path = g->cfg->audit.key_file;
+    if (!path[0]) return 0;
+    char err[DG_PATH_MAX + 96];
+    int rc = dg_audit_key_load(&g->audit_key, path, 1, err, sizeof err);
+    if (rc != 0) {
+        DG_ERROR("audit", "msg=\"cannot load the audit key\" error=\"%s\"", err);
+        return -DG_ECONFIG;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        DG_WARN("audit",
+                "msg=\"audit key is readable by others: anyone who can read it can forge "
+                "checkpoints; chmod 600\" key=%s mode=%03o",
+                path, (unsigned)(st.st_mode & 0777));
+    return 0;
+}
+
+/* The first audit records after gateway.start: how the trail is signed. */
+static void audit_signing(struct gw *g)
+{
+    const struct dg_config *cfg = g->cfg;
+    char detail[DG_TEXT_MAX * 2];
+    if (!g->audit_key) {
+        DG_WARN("audit", "msg=\"no audit.key_file: the audit trail will carry no signed "
+                         "checkpoints\"");
+        audit_gw(g, "audit.unsigned", "E", DG_OUTCOME_MINOR, DG_PART_GATEWAY, cfg->gateway_id,
+                 "audit", cfg->gateway_id,
+                 "no audit.key_file configured: no signed checkpoints; edits, deletions and "
+                 "truncation can only be detected as far as the hash chain goes");
+        return;
+    }
+    char fp[65] = "?";
+    dg_audit_key_fingerprint(g->audit_key, fp);
+    snprintf(detail, sizeof detail,
+             "checkpoints signed with Ed25519 key sha256 %s (%s) every %d records or %d s", fp,
+             cfg->audit.key_file, cfg->audit.checkpoint_every, cfg->audit.checkpoint_interval_s);
+    DG_INFO("audit", "msg=\"signing checkpoints\" key=%s key_sha256=%s every=%d interval_s=%d",
+            cfg->audit.key_file, fp, cfg->audit.checkpoint_every, cfg->audit.checkpoint_interval_s);
+    audit_gw(g, "audit.signing", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, cfg->gateway_id, "audit",
+             cfg->gateway_id, detail);
 }
 
 int dg_gateway_run(const struct dg_config *cfg)
@@ -530,6 +638,7 @@ int dg_gateway_run(const struct dg_config *cfg)
                                 .permit_to_infuse = cfg->permit_to_infuse,
                                 .device_time_scale = cfg->device_time_scale};
     struct dg_sink sink = {g, sink_alert, sink_alarms, sink_command, sink_audit};
+    if ((rc = load_audit_key(g)) != 0) goto fail;
     if ((rc = dg_core_new(&g->core, &cc, &sink)) != 0) goto fail;
     if ((rc = encode_status(g, 0, &g->offline_status, &g->offline_status_len)) != 0) goto fail;
 
@@ -541,13 +650,28 @@ int dg_gateway_run(const struct dg_config *cfg)
     uv_timer_init(&g->loop, &g->status_timer);
     uv_timer_init(&g->loop, &g->drain_timer);
     uv_timer_init(&g->loop, &g->tick_timer);
+    uv_timer_init(&g->loop, &g->checkpoint_timer);
     g->status_timer.data = g->drain_timer.data = g->tick_timer.data = g;
+    g->checkpoint_timer.data = g;
 
     DG_INFO("gateway",
             "msg=\"starting\" version=%s gateway=%s site=%s root=%s config=%s config_sha256=%s "
             "drug_library=%s@%s drug_library_sha256=%s",
             DG_VERSION, cfg->gateway_id, cfg->site, cfg->topic_root, cfg->path, cfg->sha256_hex,
             cfg->druglib.id, cfg->druglib.version, cfg->druglib.sha256_hex);
+
+    if ((rc = open_link(g, &g->device, "device", &cfg->device_link, g->status_on_device)) != 0)
+        goto fail_handles;
+    g->links_open = 1;
+    if ((rc = open_link(g, &g->clinic, "clinic", &cfg->clinic_link, 1)) != 0) {
+        g->clinic = NULL;
+        goto fail_links;
+    }
+    g->links_open = 2;
+
+    /* The first audit records, now that the clinic link exists to queue them
+       (it sends them once connected): an audit record made with no link
+       would be lost, and the trail would not start at seq 1. */
     {
         char detail[DG_TEXT_MAX * 2];
         snprintf(detail, sizeof detail, "version %s config %s sha256 %s", DG_VERSION, cfg->path,
@@ -559,16 +683,8 @@ int dg_gateway_run(const struct dg_config *cfg)
                  cfg->druglib.n_drugs);
         audit_gw(g, "config.drug_library_loaded", "R", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY,
                  cfg->gateway_id, "config", cfg->drug_library_path, detail);
+        audit_signing(g);
     }
-
-    if ((rc = open_link(g, &g->device, "device", &cfg->device_link, g->status_on_device)) != 0)
-        goto fail_handles;
-    g->links_open = 1;
-    if ((rc = open_link(g, &g->clinic, "clinic", &cfg->clinic_link, 1)) != 0) {
-        g->clinic = NULL;
-        goto fail_links;
-    }
-    g->links_open = 2;
 
     char t[TOPIC_MAX];
     snprintf(t, sizeof t, "%s/pump/+/telemetry", cfg->topic_root);
@@ -580,6 +696,10 @@ int dg_gateway_run(const struct dg_config *cfg)
     uint64_t every = (uint64_t)cfg->status_interval_s * 1000u;
     uv_timer_start(&g->status_timer, on_status_timer, every, every);
     uv_timer_start(&g->tick_timer, on_tick_timer, 250, 250);
+    if (g->audit_key) {
+        uint64_t cp = (uint64_t)cfg->audit.checkpoint_interval_s * 1000u;
+        uv_timer_start(&g->checkpoint_timer, on_checkpoint_timer, cp, cp);
+    }
 
     uv_run(&g->loop, UV_RUN_DEFAULT);
     goto done;
@@ -607,6 +727,7 @@ done:
         DG_INFO("gateway", "msg=\"stopped cleanly\"");
     }
     int code = g->exit_code;
+    dg_audit_key_free(g->audit_key);
     dg_core_free(g->core);
     dg_free(g->offline_status);
     dg_free(g);
@@ -614,6 +735,7 @@ done:
 
 fail:
     DG_ERROR("gateway", "msg=\"cannot start\" error=\"%s\"", dg_strerror(rc));
+    dg_audit_key_free(g->audit_key);
     dg_core_free(g->core);
     dg_free(g->offline_status);
     uv_loop_close(&g->loop);
