@@ -19,11 +19,13 @@ DRUG_LIBRARY = os.path.join(harness.SOURCE_DIR, "gateway", "etc", "drug-library.
 SIM_SPEED = 240  # run_sim's default --speed; the gateway is told device clocks run this fast
 
 
-def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", **extra):
+def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", audit=None, **extra):
     """Write a gateway config for env's broker; return its path. extra: more
     keys under `gateway:` as key=value (e.g. log_level="debug"). By default
     device_time_scale is SIM_SPEED (the simulator's clock runs that fast) and
-    permits are on (the simulated pumps pause themselves without them)."""
+    permits are on (the simulated pumps pause themselves without them).
+    audit: keys of the `audit:` section as a dict (e.g. {"key_file":
+    env.certdir + "/audit.key", "checkpoint_every": 5}); None leaves it out."""
     extra.setdefault("device_time_scale", SIM_SPEED)
     extra.setdefault("permit_to_infuse", "true")  # the simulated pumps require permits
     gw_lines = "".join("  %s: %s\n" % (k, v) for k, v in extra.items())
@@ -42,6 +44,8 @@ def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", **extr
         "drug_library: %s\n"
     ) % (gateway_id, env.site, gw_lines, env.url, env.ca_file, env.cert("gateway")[0],
          env.cert("gateway")[1], DRUG_LIBRARY)
+    if audit:
+        text += "audit:\n" + "".join("  %s: %s\n" % (k, v) for k, v in audit.items())
     path = env.path(name)
     with open(path, "w") as f:
         f.write(text)
