@@ -183,6 +183,27 @@ class AuditVerify(unittest.TestCase):
             self.assertEqual(rc, 1, out)
             self.assertIn("BROKEN: seq=%d record=%d fault=bad-signature" % (cps[0], cps[0]), out)
 
+    def test_interval_checkpoint_and_no_key(self):
+        with harness.Env(devices=["dashboard-1"]) as env:
+            # Far from checkpoint_every: the interval (1 s) signs the start records.
+            key = os.path.join(env.certdir, "audit.key")
+            gw = dg.start_gateway(env, name="gw-interval", audit={
+                "key_file": key, "checkpoint_every": 100000, "checkpoint_interval_s": 1})
+            gw.wait_for_line(lambda l: "event=audit.checkpoint" in l and "reason=interval" in l,
+                             timeout=10, stream="stderr")
+            self.assertEqual(gw.terminate(10), 0, gw.log())
+            self.assertNotIn("reason=count", gw.stderr())
+
+            # No key: the gateway runs, warns, audits audit.unsigned, signs nothing.
+            gw = dg.start_gateway(env, name="gw-unsigned", config=dg.write_gateway_config(
+                env, name="unsigned.yaml"))
+            self.assertEqual(gw.terminate(10), 0, gw.log())
+            err = gw.stderr()
+            self.assertIn("level=warn mod=audit", err)
+            self.assertRegex(err, r"mod=audit seq=3 event=audit.unsigned outcome=4")
+            self.assertNotIn("event=audit.checkpoint", err)
+            self.assertEqual(dg.gateway_counter(gw, "checkpoints"), 0)
+
 
 if __name__ == "__main__":
     unittest.main()
