@@ -422,3 +422,16 @@ int dg_core_tick(dg_core *c, struct dg_now now)
         if ((r = tick_bed(c, &c->beds[i], now)) != 0 && rc == 0) rc = r;
     return rc;
 }
+
+int dg_core_gateway_alert(dg_core *c, const char *condition, const char *message, struct dg_now now)
+{
+    struct dg_bed *b = dg_bed_get(c, c->gateway_id);
+    if (!b) return -DG_ENOMEM;
+    if (!message) return dg_alert_set(c, b, condition, c->gateway_id, NULL, now);
+    struct dg_finding f = {.kind = DG_KIND_TECHNICAL,
+                           .priority = DG_PRIO_HIGH,
+                           .unit = "",
+                           .limit_source = "gateway",
+                           .message = message};
+    return dg_alert_set(c, b, condition, c->gateway_id, &f, now);
+}

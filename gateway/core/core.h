@@ -87,6 +87,15 @@ int dg_core_tick(dg_core *core, struct dg_now now);
 void dg_core_stats(const dg_core *core, struct dg_core_stats *out);
 
 /*
+ * A condition of the gateway itself (e.g. "state-store": the state store
+ * cannot write), as a high technical alert on the pseudo-bed named after the
+ * gateway id, so dashboards see it with every other alert. message NULL
+ * clears it. Returns 0 or -DG_ENOMEM.
+ */
+int dg_core_gateway_alert(dg_core *core, const char *condition, const char *message,
+                          struct dg_now now);
+
+/*
  * The whole interlock state (pump sessions and doses, patient histories,
  * bed vitals, active alerts and latches) as one blob, for the state store.
  * dg_core_save: *out is dg_malloc'd (caller frees); 0 or -DG_ENOMEM.

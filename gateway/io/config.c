@@ -202,7 +202,17 @@ static const struct dg_yaml_key root_keys[] = {
     [R_AUDIT] = NODE("audit", false, DG_YAML_MAP),
 };
 
-enum { G_ID, G_SITE, G_TOPIC_ROOT, G_LOG_LEVEL, G_STATUS, G_PERMIT, G_TIME_SCALE };
+enum {
+    G_ID,
+    G_SITE,
+    G_TOPIC_ROOT,
+    G_LOG_LEVEL,
+    G_STATUS,
+    G_PERMIT,
+    G_TIME_SCALE,
+    G_STATE_DIR,
+    G_BUDGET
+};
 static const struct dg_yaml_key gateway_keys[] = {
     [G_ID] = STR("id", true, struct dg_config, gateway_id, check_id),
     [G_SITE] = STR("site", true, struct dg_config, site, check_id),
@@ -220,6 +230,9 @@ static const struct dg_yaml_key gateway_keys[] = {
                       .offset = offsetof(struct dg_config, device_time_scale),
                       .min_d = 1,
                       .max_d = 1000},
+    /* A directory, possibly not there yet: a string, resolved below. */
+    [G_STATE_DIR] = STR("state_dir", false, struct dg_config, state_dir, NULL),
+    [G_BUDGET] = INT("disk_budget_mb", struct dg_config, disk_budget_mb, 1, 1048576),
 };
 
 /* device_link: everything but client_id and keepalive_s is required.
@@ -1089,6 +1102,7 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     c->status_interval_s = 30;
     c->permit_to_infuse = false;
     c->device_time_scale = 1;
+    c->disk_budget_mb = 256;
     c->device_link.keepalive_s = 10;
     c->audit.checkpoint_every = 100;
     c->audit.checkpoint_interval_s = 60;
@@ -1103,6 +1117,18 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     if (rc != 0) goto fail;
     if (!gw_hits[G_TOPIC_ROOT].value)
         snprintf(c->topic_root, sizeof c->topic_root, "dosegate/v1/%s", c->site);
+    /* The state directory, relative to the config file's directory. */
+    if (!c->state_dir[0]) snprintf(c->state_dir, sizeof c->state_dir, "state");
+    if (c->state_dir[0] != '/' && dir && dir[0]) {
+        char joined[DG_PATH_MAX];
+        int n = snprintf(joined, sizeof joined, "%s/%s", dir, c->state_dir);
+        if (n < 0 || (size_t)n >= sizeof joined) {
+            rc = dg_yaml_fail(&y, gw_hits[G_STATE_DIR].value ? gw_hits[G_STATE_DIR].value : root,
+                              "gateway.state_dir", "path too long");
+            goto fail;
+        }
+        memcpy(c->state_dir, joined, sizeof joined);
+    }
 
     /* device_link */
     rc = dg_yaml_map(&y, root_hits[R_DEVICE].value, "device_link", dkeys,

@@ -52,6 +52,8 @@ struct dg_config {
        devices; a simulator running at 60x sets 60. Above 1 the clock-skew
        check judges only a device's first message. Default 1, 1..1000. */
     double device_time_scale;
+    char state_dir[DG_PATH_MAX]; /* state store directory; default "state" beside the config file */
+    int disk_budget_mb;          /* outbox budget; default 256, 1..1048576 */
     struct dg_audit_settings audit;
     char drug_library_path[DG_PATH_MAX]; /* resolved relative to the config file */
     struct dg_druglib druglib;

@@ -116,6 +116,11 @@ void dg_courier_attach(dg_courier *c, const char *name, dg_link *link)
     }
 }
 
+void dg_courier_detach_all(dg_courier *c)
+{
+    memset(c->lanes, 0, sizeof c->lanes);
+}
+
 void dg_courier_turn(dg_courier *c)
 {
     if (c->in_turn) return;

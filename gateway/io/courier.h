@@ -48,6 +48,9 @@ int dg_courier_new(dg_courier **out, dg_store *store, size_t max_inflight);
 void dg_courier_free(dg_courier *c);
 /* Attach the link that carries items whose link name is name. */
 void dg_courier_attach(dg_courier *c, const char *name, dg_link *link);
+/* Forget every link (they are closing): nothing is handed over any more;
+   undelivered items stay in the outbox. */
+void dg_courier_detach_all(dg_courier *c);
 
 /* Open the store turn if none is open (every add/put calls it). */
 void dg_courier_turn(dg_courier *c);

@@ -38,8 +38,10 @@
 #include "../core/error.h"
 #include "audit.h"
 #include "codec.h"
+#include "courier.h"
 #include "link.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 #define DRAIN_TIMEOUT_MS 3000 /* shutdown: time the backlog gets to be acknowledged */
@@ -51,6 +53,15 @@ struct gw {
     const struct dg_config *cfg;
     uv_loop_t loop;
     dg_core *core;
+    /* Durable state (docs/store.md): the outbox every publish goes through,
+       and the core's state and the audit chain head, saved at the end of
+       each loop turn that changed them, in the same transaction. */
+    dg_store *store;
+    dg_courier *courier;
+    uv_prepare_t turn_end;
+    int dirty;         /* core or audit chain changed this turn */
+    int store_failing; /* the state-store alert is up */
+    uint64_t store_errors;
     dg_link *device, *clinic;
     int links_open;
     uv_signal_t sigint, sigterm;
@@ -88,21 +99,26 @@ static struct dg_now now_get(void)
 
 /* ------------------------------------------------------------ publishing */
 
-/* Hand an encoded message to a link; buf is consumed (freed here). */
+static void store_problem(struct gw *g, int rc, const char *what);
+
+/* Queue an encoded message for a link through the outbox; buf is consumed
+   (freed here). Durable before visible: it goes out when the turn commits. */
 static void publish(struct gw *g, dg_link *link, const char *topic, uint8_t *buf, size_t len,
                     int retained, enum token_kind kind)
 {
-    if (!link) {
+    if (!link || !g->courier) {
         dg_free(buf);
         return;
     }
-    int rc = dg_link_publish(link, topic, buf, len, 1, retained, (uint64_t)kind);
+    static const enum dg_outbox_kind kinds[] = {
+        [TK_ALERT] = DG_OUTBOX_ALERT,     [TK_ALARMS] = DG_OUTBOX_ALARMS,
+        [TK_COMMAND] = DG_OUTBOX_COMMAND, [TK_AUDIT] = DG_OUTBOX_AUDIT,
+        [TK_STATUS] = DG_OUTBOX_STATUS,
+    };
+    int rc =
+        dg_courier_send(g->courier, kinds[kind], dg_link_name(link), topic, buf, len, retained);
     dg_free(buf);
-    if (rc != 0) {
-        g->publish_failed++;
-        DG_ERROR("gateway", "msg=\"publish could not be queued\" link=%s topic=%s error=\"%s\"",
-                 dg_link_name(link), topic, dg_strerror(rc));
-    }
+    if (rc != 0) store_problem(g, rc, "outbox");
 }
 
 static void topic_for(struct gw *g, char *buf, enum dg_topic_kind kind, const char *id)
@@ -116,6 +132,7 @@ static void audit_publish(struct gw *g, uint8_t *buf, size_t len)
     char topic[TOPIC_MAX];
     topic_for(g, topic, DG_TOPIC_AUDIT, "");
     g->audit_out++;
+    g->dirty = 1; /* the chain head moved */
     publish(g, g->clinic, topic, buf, len, 0, TK_AUDIT);
 }
 
@@ -323,6 +340,7 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
     (void)retained;
     struct gw *g = ctx;
     if (g->stopping) return;
+    g->dirty = 1; /* the core may change: saved at the end of the turn */
     char id[DG_ID_MAX] = "";
     struct dg_decode_error err;
     memset(&err, 0, sizeof err);
@@ -382,11 +400,122 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
     }
 }
 
+/* ------------------------------------------------------------ the state store */
+
+/*
+ * The store could not take something (disk budget reached, disk full,
+ * read-only, I/O error): what it refused went out without it (courier.c).
+ * Raise the high technical "state-store" alert on the gateway's own bed and
+ * audit it, once per outage; interlocks go on evaluating regardless.
+ */
+static void store_problem(struct gw *g, int rc, const char *what)
+{
+    g->store_errors++;
+    if (g->store_failing) return;
+    g->store_failing = 1; /* first: raising the alert publishes, which may fail again */
+    char msg[DG_TEXT_MAX];
+    snprintf(msg, sizeof msg, "state store failing (%s: %s): %s; messages go out undurably", what,
+             dg_strerror(rc), g->store ? dg_store_errmsg(g->store) : "");
+    DG_ERROR("store", "msg=\"state store failing\" what=%s error=\"%s\" detail=\"%s\"", what,
+             dg_strerror(rc), g->store ? dg_store_errmsg(g->store) : "");
+    int r = dg_core_gateway_alert(g->core, "state-store", msg, now_get());
+    if (r != 0) DG_ERROR("store", "msg=\"state-store alert could not be raised\"");
+    audit_gw(g, "store.failing", "U", DG_OUTCOME_MAJOR, DG_PART_GATEWAY, g->cfg->gateway_id,
+             "store", g->cfg->state_dir, msg);
+}
+
+/* Save the core's state and the audit chain head in the current turn. */
+static void save_state(struct gw *g)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    dg_courier_turn(g->courier);
+    int rc = dg_core_save(g->core, &blob, &len);
+    if (rc == 0) rc = dg_store_put(g->store, "core", blob, len);
+    dg_free(blob);
+    if (rc == 0) rc = dg_store_put(g->store, "audit", &g->chain, sizeof g->chain);
+    if (rc != 0) store_problem(g, rc, "state");
+}
+
+/* The end of a loop turn (uv_prepare runs before the loop waits): save what
+   changed, commit, then hand the committed messages to the links. */
+static void on_turn_end(uv_prepare_t *h)
+{
+    struct gw *g = h->data;
+    if (!g->store) return;
+    if (g->dirty) {
+        g->dirty = 0;
+        save_state(g);
+    }
+    uint64_t errors = g->store_errors;
+    int rc = dg_courier_end_turn(g->courier);
+    if (rc != 0) {
+        store_problem(g, rc, "commit");
+    } else if (g->store_failing && errors == g->store_errors && !dg_store_turn_error(g->store)) {
+        /* A clean turn again: the store works. */
+        g->store_failing = 0;
+        DG_INFO("store", "msg=\"state store works again\" errors=%" PRIu64, g->store_errors);
+        (void)dg_core_gateway_alert(g->core, "state-store", NULL, now_get());
+        audit_gw(g, "store.recovered", "U", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id,
+                 "store", g->cfg->state_dir, "state store writes again");
+        g->dirty = 1; /* save everything that happened meanwhile */
+    }
+}
+
+/* Open the store and resume from it. Refuses (non-zero) rather than start
+   with an empty state over one it cannot read: a restart must never reset a
+   dose ceiling. */
+static int open_store(struct gw *g)
+{
+    char err[512];
+    uint64_t budget = (uint64_t)g->cfg->disk_budget_mb * 1024u * 1024u;
+    int rc = dg_store_open(&g->store, g->cfg->state_dir, budget, err, sizeof err);
+    if (rc != 0) {
+        DG_ERROR("store", "msg=\"cannot open the state store; refusing to start\" error=\"%s\"",
+                 err);
+        return rc;
+    }
+    const struct dg_store_found *found = dg_store_found(g->store);
+    void *blob = NULL;
+    size_t len = 0;
+    rc = dg_store_get(g->store, "core", &blob, &len);
+    if (rc == 0) {
+        rc = dg_core_load(g->core, blob, len, now_get());
+        dg_free(blob);
+        if (rc != 0) {
+            DG_ERROR("store",
+                     "msg=\"the saved interlock state cannot be read (another build, or damaged); "
+                     "refusing to start rather than forget doses: move %s away to start afresh\" "
+                     "error=\"%s\"",
+                     g->cfg->state_dir, dg_strerror(rc));
+            return rc;
+        }
+    } else if (rc != -DG_ENOTFOUND) {
+        DG_ERROR("store", "msg=\"cannot read the saved state\" error=\"%s\" detail=\"%s\"",
+                 dg_strerror(rc), dg_store_errmsg(g->store));
+        return rc;
+    }
+    rc = dg_store_get(g->store, "audit", &blob, &len);
+    if (rc == 0) {
+        if (len == sizeof g->chain) memcpy(&g->chain, blob, len);
+        dg_free(blob);
+    }
+    struct dg_core_stats st;
+    dg_core_stats(g->core, &st);
+    DG_INFO("store",
+            "msg=\"state store open\" dir=%s created=%d pumps=%u beds=%u active_alerts=%u "
+            "audit_seq=%" PRIu64 " outbox=%" PRIu64,
+            g->cfg->state_dir, found->created, st.pumps, st.beds, st.active_alerts, g->chain.seq,
+            found->outbox_items);
+    return dg_courier_new(&g->courier, g->store, 32);
+}
+
 /* ------------------------------------------------------------ link events */
 
 static void on_connected(void *ctx, dg_link *link)
 {
     struct gw *g = ctx;
+    if (g->courier) dg_courier_on_connected(g->courier, link);
     publish_status(g, link, 1);
     audit_gw(g, "link.up", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id, "link",
              dg_link_name(link), "broker connection established");
@@ -395,6 +524,7 @@ static void on_connected(void *ctx, dg_link *link)
 static void on_disconnected(void *ctx, dg_link *link, const char *cause)
 {
     struct gw *g = ctx;
+    if (g->courier) dg_courier_on_disconnected(g->courier, link);
     char detail[DG_TEXT_MAX];
     snprintf(detail, sizeof detail, "broker connection down: %s", cause ? cause : "");
     audit_gw(g, "link.down", "E", DG_OUTCOME_SERIOUS, DG_PART_GATEWAY, g->cfg->gateway_id, "link",
@@ -404,13 +534,16 @@ static void on_disconnected(void *ctx, dg_link *link, const char *cause)
 static void on_done(void *ctx, dg_link *link, uint64_t token, int rc)
 {
     struct gw *g = ctx;
+    if (g->courier) dg_courier_on_done(g->courier, link, token, rc);
     if (rc == 0) {
         g->published++;
         return;
     }
     g->publish_failed++;
-    DG_ERROR("gateway", "msg=\"message not delivered\" link=%s kind=%" PRIu64 " error=\"%s\"",
-             dg_link_name(link), token, dg_strerror(rc));
+    DG_WARN("gateway",
+            "msg=\"message not acknowledged; it stays in the outbox\" link=%s id=%" PRIu64
+            " error=\"%s\"",
+            dg_link_name(link), token, dg_strerror(rc));
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -432,6 +565,7 @@ static void on_status_timer(uv_timer_t *t)
 static void on_tick_timer(uv_timer_t *t)
 {
     struct gw *g = t->data;
+    g->dirty = 1;
     int rc = dg_core_tick(g->core, now_get());
     if (rc != 0)
         DG_ERROR("gateway",
@@ -450,6 +584,7 @@ static void on_link_closed(void *arg)
     struct gw *g = arg;
     if (--g->links_open > 0) return;
     g->device = g->clinic = NULL;
+    if (g->courier) dg_courier_detach_all(g->courier);
     uv_walk(&g->loop, close_walk, NULL);
 }
 
@@ -465,12 +600,15 @@ static void close_links(struct gw *g)
 static void on_drain_timer(uv_timer_t *t)
 {
     struct gw *g = t->data;
-    size_t backlog = (g->device ? dg_link_backlog(g->device) : 0) +
-                     (g->clinic && g->clinic != g->device ? dg_link_backlog(g->clinic) : 0);
+    struct dg_courier_stats cs = {0};
+    if (g->courier) dg_courier_stats(g->courier, &cs);
+    uint64_t backlog = cs.backlog;
     uint64_t waited = uv_now(&g->loop) - g->drain_started_ms;
     if (backlog == 0 || waited >= DRAIN_TIMEOUT_MS) {
         if (backlog)
-            DG_WARN("gateway", "msg=\"stopping with messages not acknowledged\" backlog=%zu",
+            DG_WARN("gateway",
+                    "msg=\"stopping with messages not acknowledged; they stay in the outbox for "
+                    "the next start\" backlog=%" PRIu64,
                     backlog);
         close_links(g);
     }
@@ -533,6 +671,14 @@ static void log_summary(struct gw *g)
 {
     struct dg_core_stats st;
     dg_core_stats(g->core, &st);
+    struct dg_courier_stats cs = {0};
+    if (g->courier) dg_courier_stats(g->courier, &cs);
+    DG_INFO("gateway",
+            "msg=\"outbox\" queued=%" PRIu64 " delivered=%" PRIu64 " resent=%" PRIu64
+            " undurable=%" PRIu64 " backlog=%" PRIu64 " backlog_bytes=%" PRIu64
+            " store_errors=%" PRIu64,
+            cs.queued, cs.delivered, cs.resent, cs.undurable, cs.backlog, cs.backlog_bytes,
+            g->store_errors);
     DG_INFO("gateway",
             "msg=\"summary\" accepted=%" PRIu64 " duplicates=%" PRIu64 " rejected=%" PRIu64
             " alerts=%" PRIu64 " commands=%" PRIu64 " audit=%" PRIu64 " checkpoints=%" PRIu64
@@ -641,6 +787,7 @@ int dg_gateway_run(const struct dg_config *cfg)
     if ((rc = load_audit_key(g)) != 0) goto fail;
     if ((rc = dg_core_new(&g->core, &cc, &sink)) != 0) goto fail;
     if ((rc = encode_status(g, 0, &g->offline_status, &g->offline_status_len)) != 0) goto fail;
+    if ((rc = open_store(g)) != 0) goto fail;
 
     uv_signal_init(&g->loop, &g->sigint);
     uv_signal_init(&g->loop, &g->sigterm);
@@ -652,6 +799,9 @@ int dg_gateway_run(const struct dg_config *cfg)
     uv_timer_init(&g->loop, &g->tick_timer);
     uv_timer_init(&g->loop, &g->checkpoint_timer);
     g->status_timer.data = g->drain_timer.data = g->tick_timer.data = g;
+    uv_prepare_init(&g->loop, &g->turn_end);
+    g->turn_end.data = g;
+    uv_prepare_start(&g->turn_end, on_turn_end);
     g->checkpoint_timer.data = g;
 
     DG_INFO("gateway",
@@ -668,6 +818,8 @@ int dg_gateway_run(const struct dg_config *cfg)
         goto fail_links;
     }
     g->links_open = 2;
+    dg_courier_attach(g->courier, "device", g->device);
+    dg_courier_attach(g->courier, "clinic", g->clinic);
 
     /* The first audit records, now that the clinic link exists to queue them
        (it sends them once connected): an audit record made with no link
@@ -717,6 +869,11 @@ fail_handles:
     uv_walk(&g->loop, close_walk, NULL);
     uv_run(&g->loop, UV_RUN_DEFAULT);
 done:
+    if (g->store) {
+        /* The last turn: what the stop changed, and deliveries marked. */
+        save_state(g);
+        if (dg_courier_end_turn(g->courier) != 0) g->exit_code = 1;
+    }
     log_summary(g);
     rc = uv_loop_close(&g->loop);
     if (rc != 0) {
@@ -727,6 +884,8 @@ done:
         DG_INFO("gateway", "msg=\"stopped cleanly\"");
     }
     int code = g->exit_code;
+    dg_courier_free(g->courier);
+    dg_store_close(g->store);
     dg_audit_key_free(g->audit_key);
     dg_core_free(g->core);
     dg_free(g->offline_status);
@@ -735,6 +894,8 @@ done:
 
 fail:
     DG_ERROR("gateway", "msg=\"cannot start\" error=\"%s\"", dg_strerror(rc));
+    dg_courier_free(g->courier);
+    dg_store_close(g->store);
     dg_audit_key_free(g->audit_key);
     dg_core_free(g->core);
     dg_free(g->offline_status);
