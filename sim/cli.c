@@ -562,6 +562,8 @@ static void json_status(struct jw *w, const Dosegate__V1__GatewayStatus *m)
     jw_u64(w, "messages_accepted", m->messages_accepted);
     jw_u64(w, "messages_rejected", m->messages_rejected);
     jw_u64(w, "active_alerts", m->active_alerts);
+    jw_u64(w, "outbox_backlog", m->outbox_backlog);
+    jw_u64(w, "store_errors", m->store_errors);
 }
 
 /* ---------------------------------------------------------------- readable lines */
@@ -686,11 +688,13 @@ static void text_audit(FILE *f, const Dosegate__V1__AuditRecord *m)
 static void text_status(FILE *f, const Dosegate__V1__GatewayStatus *m)
 {
     char b1[DG_TEXT_MAX], b2[DG_TEXT_MAX], b3[DG_TEXT_MAX], b4[DG_TEXT_MAX], b5[16];
-    fprintf(f, "STATUS %s %s version=%s drug-library=%s@%s config=%s pumps=%u beds=%u alerts=%u",
+    fprintf(f,
+            "STATUS %s %s version=%s drug-library=%s@%s config=%s pumps=%u beds=%u alerts=%u "
+            "outbox=%llu",
             san(b1, sizeof b1, m->gateway_id), m->online ? "online" : "offline",
             san(b2, sizeof b2, m->software_version), san(b3, sizeof b3, m->drug_library_id),
             san(b4, sizeof b4, m->drug_library_version), san(b5, sizeof b5, m->config_sha256),
-            m->pumps_known, m->beds_known, m->active_alerts);
+            m->pumps_known, m->beds_known, m->active_alerts, (unsigned long long)m->outbox_backlog);
 }
 
 /* ---------------------------------------------------------------- watch */

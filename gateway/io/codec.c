@@ -782,6 +782,8 @@ int dg_codec_encode_status(const struct dg_status *st, uint8_t **out, size_t *le
     m.messages_accepted = st->messages_accepted;
     m.messages_rejected = st->messages_rejected;
     m.active_alerts = st->active_alerts;
+    m.outbox_backlog = st->outbox_backlog;
+    m.store_errors = st->store_errors;
     return pack_out(&m.base, out, len);
 }
 

@@ -69,6 +69,8 @@ struct dg_status {
     uint64_t messages_accepted;
     uint64_t messages_rejected;
     uint32_t active_alerts;
+    uint64_t outbox_backlog;
+    uint64_t store_errors;
 };
 
 /* One sequenced, hash-chained audit record (AuditRecord). */

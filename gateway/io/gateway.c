@@ -220,7 +220,13 @@ static int encode_status(struct gw *g, int online, uint8_t **buf, size_t *len)
         .messages_accepted = g->accepted,
         .messages_rejected = g->rejected_total,
         .active_alerts = st.active_alerts,
+        .store_errors = g->store_errors,
     };
+    if (g->courier) {
+        struct dg_courier_stats cs;
+        dg_courier_stats(g->courier, &cs);
+        s.outbox_backlog = cs.backlog;
+    }
     return dg_codec_encode_status(&s, buf, len);
 }
 
