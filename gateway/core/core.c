@@ -423,15 +423,17 @@ int dg_core_tick(dg_core *c, struct dg_now now)
     return rc;
 }
 
-int dg_core_gateway_alert(dg_core *c, const char *condition, const char *message, struct dg_now now)
+int dg_core_gateway_alert(dg_core *c, const char *condition, const char *source,
+                          const char *message, struct dg_now now)
 {
     struct dg_bed *b = dg_bed_get(c, c->gateway_id);
     if (!b) return -DG_ENOMEM;
-    if (!message) return dg_alert_set(c, b, condition, c->gateway_id, NULL, now);
+    const char *src = source ? source : c->gateway_id;
+    if (!message) return dg_alert_set(c, b, condition, src, NULL, now);
     struct dg_finding f = {.kind = DG_KIND_TECHNICAL,
                            .priority = DG_PRIO_HIGH,
                            .unit = "",
                            .limit_source = "gateway",
                            .message = message};
-    return dg_alert_set(c, b, condition, c->gateway_id, &f, now);
+    return dg_alert_set(c, b, condition, src, &f, now);
 }

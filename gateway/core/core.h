@@ -88,12 +88,13 @@ void dg_core_stats(const dg_core *core, struct dg_core_stats *out);
 
 /*
  * A condition of the gateway itself (e.g. "state-store": the state store
- * cannot write), as a high technical alert on the pseudo-bed named after the
- * gateway id, so dashboards see it with every other alert. message NULL
- * clears it. Returns 0 or -DG_ENOMEM.
+ * cannot write; "flood": a device floods), as a high technical alert on the
+ * pseudo-bed named after the gateway id, so dashboards see it with every
+ * other alert; source is the device concerned (NULL = the gateway). message
+ * NULL clears it. Returns 0 or -DG_ENOMEM.
  */
-int dg_core_gateway_alert(dg_core *core, const char *condition, const char *message,
-                          struct dg_now now);
+int dg_core_gateway_alert(dg_core *core, const char *condition, const char *source,
+                          const char *message, struct dg_now now);
 
 /*
  * The whole interlock state (pump sessions and doses, patient histories,

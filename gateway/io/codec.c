@@ -80,6 +80,7 @@ static const char *const reject_names[DG_REJECT__COUNT] = {
     [DG_REJECT_MISSING] = "missing",     [DG_REJECT_TOO_LONG] = "too_long",
     [DG_REJECT_BAD_VALUE] = "bad_value", [DG_REJECT_ID_MISMATCH] = "id_mismatch",
     [DG_REJECT_TOPIC] = "topic",         [DG_REJECT_DUPLICATE] = "duplicate",
+    [DG_REJECT_FLOOD] = "flood",
 };
 
 const char *dg_reject_name(enum dg_reject r)

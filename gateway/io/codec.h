@@ -29,6 +29,7 @@ enum dg_reject {
     DG_REJECT_ID_MISMATCH,    /* device id in payload != id in topic (security event) */
     DG_REJECT_TOPIC,          /* topic not in the tree */
     DG_REJECT_DUPLICATE, /* already processed (QoS 1 redelivery) — set by the core's caller */
+    DG_REJECT_FLOOD, /* the device sends faster than its token bucket allows — set by the shell */
     DG_REJECT__COUNT
 };
 

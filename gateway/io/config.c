@@ -211,7 +211,8 @@ enum {
     G_PERMIT,
     G_TIME_SCALE,
     G_STATE_DIR,
-    G_BUDGET
+    G_BUDGET,
+    G_FLOOD
 };
 static const struct dg_yaml_key gateway_keys[] = {
     [G_ID] = STR("id", true, struct dg_config, gateway_id, check_id),
@@ -233,6 +234,8 @@ static const struct dg_yaml_key gateway_keys[] = {
     /* A directory, possibly not there yet: a string, resolved below. */
     [G_STATE_DIR] = STR("state_dir", false, struct dg_config, state_dir, NULL),
     [G_BUDGET] = INT("disk_budget_mb", struct dg_config, disk_budget_mb, 1, 1048576),
+    [G_FLOOD] =
+        INT("max_msgs_per_s_per_device", struct dg_config, max_msgs_per_s_per_device, 1, 100000),
 };
 
 /* device_link: everything but client_id and keepalive_s is required.
@@ -1103,6 +1106,7 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     c->permit_to_infuse = false;
     c->device_time_scale = 1;
     c->disk_budget_mb = 256;
+    c->max_msgs_per_s_per_device = 20;
     c->device_link.keepalive_s = 10;
     c->audit.checkpoint_every = 100;
     c->audit.checkpoint_interval_s = 60;

@@ -54,6 +54,7 @@ struct dg_config {
     double device_time_scale;
     char state_dir[DG_PATH_MAX]; /* state store directory; default "state" beside the config file */
     int disk_budget_mb;          /* outbox budget; default 256, 1..1048576 */
+    int max_msgs_per_s_per_device; /* flood limit (x device_time_scale); default 20 */
     struct dg_audit_settings audit;
     char drug_library_path[DG_PATH_MAX]; /* resolved relative to the config file */
     struct dg_druglib druglib;

@@ -42,6 +42,7 @@
 #include "link.h"
 #include "log.h"
 #include "store.h"
+#include "throttle.h"
 #include "util.h"
 
 #define DRAIN_TIMEOUT_MS 3000 /* shutdown: time the backlog gets to be acknowledged */
@@ -58,6 +59,7 @@ struct gw {
        each loop turn that changed them, in the same transaction. */
     dg_store *store;
     dg_courier *courier;
+    dg_throttle *throttle; /* token bucket per device (flood) */
     uv_prepare_t turn_end;
     int dirty;         /* core or audit chain changed this turn */
     int store_failing; /* the state-store alert is up */
@@ -354,6 +356,33 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
     enum dg_topic_kind kind = dg_topic_parse(g->cfg->topic_root, topic, id, sizeof id);
     int rc = 0;
 
+    /* Flood: each device gets its token bucket before anything is decoded. */
+    if ((kind == DG_TOPIC_TELEMETRY || kind == DG_TOPIC_VITALS) && g->throttle) {
+        int edge = 0;
+        int pass = dg_throttle_take(g->throttle, id, now.mono_ms, &edge);
+        char detail[DG_TEXT_MAX];
+        if (edge > 0) {
+            snprintf(detail, sizeof detail,
+                     "%s sends more than %d messages/s (x%g device time): throttled", id,
+                     g->cfg->max_msgs_per_s_per_device, g->cfg->device_time_scale);
+            DG_WARN("input", "msg=\"device flooding: throttled\" device=%s", id);
+            audit_gw(g, "security.flood", "R", DG_OUTCOME_SERIOUS, DG_PART_DEVICE, id, "device", id,
+                     detail);
+            (void)dg_core_gateway_alert(g->core, "flood", id, detail, now);
+        } else if (edge < 0) {
+            snprintf(detail, sizeof detail, "%s back under its message rate", id);
+            DG_INFO("input", "msg=\"device flood over\" device=%s", id);
+            audit_gw(g, "security.flood_over", "R", DG_OUTCOME_SUCCESS, DG_PART_DEVICE, id,
+                     "device", id, detail);
+            (void)dg_core_gateway_alert(g->core, "flood", id, NULL, now);
+        }
+        if (pass == 0) {
+            g->rejected[DG_REJECT_FLOOD]++;
+            g->rejected_total++;
+            return;
+        }
+    }
+
     if (kind == DG_TOPIC_TELEMETRY && link == g->device) {
         struct dg_telemetry t;
         if (dg_codec_decode_telemetry(payload, len, id, &t, &err) != 0) {
@@ -424,7 +453,7 @@ static void store_problem(struct gw *g, int rc, const char *what)
              dg_strerror(rc), g->store ? dg_store_errmsg(g->store) : "");
     DG_ERROR("store", "msg=\"state store failing\" what=%s error=\"%s\" detail=\"%s\"", what,
              dg_strerror(rc), g->store ? dg_store_errmsg(g->store) : "");
-    int r = dg_core_gateway_alert(g->core, "state-store", msg, now_get());
+    int r = dg_core_gateway_alert(g->core, "state-store", NULL, msg, now_get());
     if (r != 0) DG_ERROR("store", "msg=\"state-store alert could not be raised\"");
     audit_gw(g, "store.failing", "U", DG_OUTCOME_MAJOR, DG_PART_GATEWAY, g->cfg->gateway_id,
              "store", g->cfg->state_dir, msg);
@@ -461,7 +490,7 @@ static void on_turn_end(uv_prepare_t *h)
         /* A clean turn again: the store works. */
         g->store_failing = 0;
         DG_INFO("store", "msg=\"state store works again\" errors=%" PRIu64, g->store_errors);
-        (void)dg_core_gateway_alert(g->core, "state-store", NULL, now_get());
+        (void)dg_core_gateway_alert(g->core, "state-store", NULL, NULL, now_get());
         audit_gw(g, "store.recovered", "U", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id,
                  "store", g->cfg->state_dir, "state store writes again");
         g->dirty = 1; /* save everything that happened meanwhile */
@@ -794,6 +823,9 @@ int dg_gateway_run(const struct dg_config *cfg)
     if ((rc = dg_core_new(&g->core, &cc, &sink)) != 0) goto fail;
     if ((rc = encode_status(g, 0, &g->offline_status, &g->offline_status_len)) != 0) goto fail;
     if ((rc = open_store(g)) != 0) goto fail;
+    if ((rc = dg_throttle_new(&g->throttle, cfg->max_msgs_per_s_per_device * cfg->device_time_scale,
+                              2.0)) != 0)
+        goto fail;
 
     uv_signal_init(&g->loop, &g->sigint);
     uv_signal_init(&g->loop, &g->sigterm);
@@ -890,6 +922,7 @@ done:
         DG_INFO("gateway", "msg=\"stopped cleanly\"");
     }
     int code = g->exit_code;
+    dg_throttle_free(g->throttle);
     dg_courier_free(g->courier);
     dg_store_close(g->store);
     dg_audit_key_free(g->audit_key);
@@ -900,6 +933,7 @@ done:
 
 fail:
     DG_ERROR("gateway", "msg=\"cannot start\" error=\"%s\"", dg_strerror(rc));
+    dg_throttle_free(g->throttle);
     dg_courier_free(g->courier);
     dg_store_close(g->store);
     dg_audit_key_free(g->audit_key);

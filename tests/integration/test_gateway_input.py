@@ -2,6 +2,7 @@
 audited; a payload naming another device is a security event; a QoS 1
 redelivery is processed once; the gateway keeps running throughout."""
 import os
+import subprocess
 import sys
 import unittest
 
@@ -120,6 +121,39 @@ class Lifecycle(unittest.TestCase):
             run = env.start("run-bad", [env.bin("dosegate"), "--config", bad])
             self.assertEqual(run.wait(10), 1, run.log())
             self.assertIn("%s:%d: device_link.keepalive_s:" % (bad, line_no), run.stderr())
+
+
+
+
+class Flood(unittest.TestCase):
+    def test_flooding_device_is_throttled_alerted_and_others_unaffected(self):
+        with harness.Env(devices=["dashboard-1", "pump-1", "pump-2"]) as env:
+            gw = dg.start_gateway(env, device_time_scale=1)  # 20 msg/s per device, bursts of 40
+            alerts = dg.start_watch(env, filters=[env.root + "/alert/+"])
+            # pump-2 floods: 400 messages as fast as mosquitto_pub can send them.
+            flood = "\n".join("x%d" % i for i in range(400)) + "\n"
+            argv = (["mosquitto_pub"] + env.client_args("pump-2")
+                    + ["-V", "5", "-q", "1", "-t", env.root + "/pump/pump-2/telemetry", "-l"])
+            p = subprocess.run(argv, input=flood.encode(), capture_output=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+
+            def flood_alert():
+                return [e for e in dg.messages(alerts, "AlertEvent")
+                        if e["condition"] == "flood" and e["phase"] == "raise"]
+            harness.wait_until(flood_alert, 20, what="the flood alert")
+            a = flood_alert()[0]
+            self.assertEqual(a["source_id"], "pump-2")
+            self.assertEqual(a["priority"], "high")
+            self.assertEqual(a["bed_id"], "gw-test")
+            # pump-1, well behaved, still gets through: its overrate is acted on.
+            env.mosquitto_pub("pump-1", env.root + "/pump/pump-1/telemetry",
+                              dg.telemetry("pump-1", seq=1, rate_ml_per_h=525.0), check=True)
+            harness.wait_until(lambda: [e for e in dg.messages(alerts, "AlertEvent")
+                                        if e["condition"] == "rate"], 20,
+                               what="pump-1's rate alert")
+            self.assertEqual(gw.terminate(10), 0, gw.log())
+            self.assertIn("event=security.flood ", gw.stderr())
+            self.assertRegex(gw.stderr(), r'msg="rejected by reason" reason=flood count=\d+')
 
 
 if __name__ == "__main__":

@@ -227,9 +227,9 @@ static void ack_init(Dosegate__V1__AlertAck *m)
 static void test_reject_names(void **state)
 {
     (void)state;
-    static const char *const want[] = {"none",    "oversize", "decode",    "schema_version",
-                                       "missing", "too_long", "bad_value", "id_mismatch",
-                                       "topic",   "duplicate"};
+    static const char *const want[] = {"none",    "oversize",  "decode",    "schema_version",
+                                       "missing", "too_long",  "bad_value", "id_mismatch",
+                                       "topic",   "duplicate", "flood"};
     assert_int_equal(sizeof want / sizeof want[0], DG_REJECT__COUNT);
     for (int r = 0; r < DG_REJECT__COUNT; r++)
         assert_string_equal(dg_reject_name((enum dg_reject)r), want[r]);
