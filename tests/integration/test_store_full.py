@@ -26,8 +26,12 @@ def private_tmpfs(path, size):
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
-    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
     os.makedirs(path, exist_ok=True)
+    # Bind the directory onto itself and make that mount private, so the
+    # tmpfs below never propagates out of this namespace (works whether or
+    # not / is a mount point of its own, e.g. in a chroot).
+    subprocess.run(["mount", "--bind", path, path], check=True)
+    subprocess.run(["mount", "--make-private", path], check=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", path],
                    check=True)
 
