@@ -47,6 +47,7 @@
 #include "io/audit_verify.h"
 #include "io/link.h"
 #include "io/log.h"
+#include "io/util.h"
 
 #define PROG             "dosegate-audit"
 #define CLOSE_TIMEOUT_MS 1000
@@ -441,16 +442,10 @@ static int verify_file(struct tool *t)
 
 /* ---------------------------------------------------------------- loop */
 
-static void close_handle(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, NULL);
-}
-
 static void on_link_closed(void *arg)
 {
     struct tool *t = arg;
-    uv_walk(&t->loop, close_handle, NULL);
+    dg_uv_close_all(&t->loop);
 }
 
 static void stop(struct tool *t, int rc)
@@ -464,7 +459,7 @@ static void stop(struct tool *t, int rc)
         t->link = NULL;
         dg_link_close(l, CLOSE_TIMEOUT_MS, on_link_closed, t);
     } else {
-        uv_walk(&t->loop, close_handle, NULL);
+        dg_uv_close_all(&t->loop);
     }
 }
 

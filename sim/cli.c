@@ -100,16 +100,10 @@ static void random_hex(char *buf, size_t buflen)
 
 /* ---------------------------------------------------------------- end */
 
-static void close_handle(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, NULL);
-}
-
 static void on_link_closed(void *arg)
 {
     struct cli *c = arg;
-    uv_walk(&c->loop, close_handle, NULL);
+    dg_uv_close_all(&c->loop);
 }
 
 /* Stop with exit code rc: close the link, then every handle. */
@@ -124,7 +118,7 @@ static void stop(struct cli *c, int rc)
         c->link = NULL;
         dg_link_close(l, CLOSE_TIMEOUT_MS, on_link_closed, c);
     } else {
-        uv_walk(&c->loop, close_handle, NULL);
+        dg_uv_close_all(&c->loop);
     }
 }
 

@@ -92,12 +92,6 @@ uint64_t dg_sim_clock_ms(const struct dg_sim *sim)
 
 /* ---------------------------------------------------------------- end of run */
 
-static void close_handle(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, NULL);
-}
-
 static const char *last_cmd_name(enum dg_sim_last_cmd c)
 {
     switch (c) {
@@ -142,7 +136,7 @@ static void finish(struct dg_sim *sim)
     for (unsigned i = 0; i < sim->opts.beds; i++)
         if (sim->beds[i].publish_failed) sim->failed = true;
     print_summary(sim);
-    uv_walk(&sim->loop, close_handle, NULL);
+    dg_uv_close_all(&sim->loop);
 }
 
 void dg_sim_link_closed(struct dg_sim *sim)

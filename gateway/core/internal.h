@@ -155,6 +155,9 @@ struct dg_bed *dg_bed_get(dg_core *c, const char *id);
 struct dg_pump *dg_pump_get(dg_core *c, const char *id);
 struct dg_monitor *dg_monitor_get(dg_core *c, const char *id);
 struct dg_patient *dg_patient_get(dg_core *c, const char *ref);
+/* Free every table (beds with their alerts, pumps, monitors, patients) and
+   leave them empty. */
+void dg_core_free_tables(dg_core *c);
 /* Find only; NULL when absent. */
 struct dg_bed *dg_bed_find(dg_core *c, const char *id);
 struct dg_pump *dg_pump_find(dg_core *c, const char *id);

@@ -163,25 +163,6 @@ static void rebase(dg_core *c, struct dg_now now)
     }
 }
 
-static void free_state(dg_core *c)
-{
-    for (size_t i = 0; i < c->n_beds; i++) {
-        for (size_t j = 0; j < c->beds[i].n_alerts; j++)
-            dg_free(c->beds[i].alerts[j]);
-        dg_free(c->beds[i].alerts);
-    }
-    dg_free(c->beds);
-    dg_free(c->pumps);
-    dg_free(c->monitors);
-    dg_free(c->patients);
-    c->beds = NULL;
-    c->pumps = NULL;
-    c->monitors = NULL;
-    c->patients = NULL;
-    c->n_beds = c->n_pumps = c->n_monitors = c->n_patients = 0;
-    c->cap_beds = c->cap_pumps = c->cap_monitors = c->cap_patients = 0;
-}
-
 int dg_core_load(dg_core *c, const uint8_t *blob, size_t len, struct dg_now now)
 {
     struct header h;
@@ -259,10 +240,10 @@ int dg_core_load(dg_core *c, const uint8_t *blob, size_t len, struct dg_now now)
         if (t.patients[i].n_sessions > DG_SESSIONS_KEPT) rc = -DG_EINVAL;
     if (rc == 0 && off != len) rc = -DG_EINVAL;
     if (rc != 0) {
-        free_state(&t);
+        dg_core_free_tables(&t);
         return rc;
     }
-    free_state(c);
+    dg_core_free_tables(c);
     c->pumps = t.pumps;
     c->n_pumps = t.n_pumps;
     c->cap_pumps = t.cap_pumps;

@@ -44,9 +44,8 @@ int dg_core_new(dg_core **out, const struct dg_core_config *cfg, const struct dg
     return 0;
 }
 
-void dg_core_free(dg_core *c)
+void dg_core_free_tables(dg_core *c)
 {
-    if (!c) return;
     for (size_t i = 0; i < c->n_beds; i++) {
         for (size_t j = 0; j < c->beds[i].n_alerts; j++)
             dg_free(c->beds[i].alerts[j]);
@@ -56,6 +55,18 @@ void dg_core_free(dg_core *c)
     dg_free(c->pumps);
     dg_free(c->monitors);
     dg_free(c->patients);
+    c->beds = NULL;
+    c->pumps = NULL;
+    c->monitors = NULL;
+    c->patients = NULL;
+    c->n_beds = c->n_pumps = c->n_monitors = c->n_patients = 0;
+    c->cap_beds = c->cap_pumps = c->cap_monitors = c->cap_patients = 0;
+}
+
+void dg_core_free(dg_core *c)
+{
+    if (!c) return;
+    dg_core_free_tables(c);
     dg_free(c);
 }
 

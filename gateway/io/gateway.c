@@ -608,19 +608,13 @@ static void on_tick_timer(uv_timer_t *t)
                  dg_strerror(rc));
 }
 
-static void close_walk(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, NULL);
-}
-
 static void on_link_closed(void *arg)
 {
     struct gw *g = arg;
     if (--g->links_open > 0) return;
     g->device = g->clinic = NULL;
     if (g->courier) dg_courier_detach_all(g->courier);
-    uv_walk(&g->loop, close_walk, NULL);
+    dg_uv_close_all(&g->loop);
 }
 
 static void close_links(struct gw *g)
@@ -629,7 +623,7 @@ static void close_links(struct gw *g)
     dg_link *dev = g->device, *cli = g->clinic;
     if (dev) dg_link_close(dev, 1000, on_link_closed, g);
     if (cli && cli != dev) dg_link_close(cli, 1000, on_link_closed, g);
-    if (!dev && !cli) uv_walk(&g->loop, close_walk, NULL);
+    if (!dev && !cli) dg_uv_close_all(&g->loop);
 }
 
 static void on_drain_timer(uv_timer_t *t)
@@ -904,7 +898,7 @@ fail_links:
 fail_handles:
     DG_ERROR("gateway", "msg=\"cannot open broker links\" error=\"%s\"", dg_strerror(rc));
     g->exit_code = 1;
-    uv_walk(&g->loop, close_walk, NULL);
+    dg_uv_close_all(&g->loop);
     uv_run(&g->loop, UV_RUN_DEFAULT);
 done:
     if (g->store) {

@@ -27,3 +27,14 @@ uint64_t dg_wall_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+static void close_one(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void dg_uv_close_all(uv_loop_t *loop)
+{
+    uv_walk(loop, close_one, NULL);
+}
