@@ -451,7 +451,7 @@ static void json_command(struct jw *w, const Dosegate__V1__PumpCommand *m)
     JW_ENUM(w, "action", command_action, m->action);
     jw_str(w, "reason_alert_id", m->reason_alert_id);
     jw_u64(w, "issue_time_ms", m->issue_time_ms);
-    jw_u64(w, "permit_valid_until_ms", m->permit_valid_until_ms);
+    jw_u64(w, "permit_valid_for_ms", m->permit_valid_for_ms);
     jw_str(w, "reason", m->reason);
 }
 
@@ -622,7 +622,7 @@ static void text_command(FILE *f, const Dosegate__V1__PumpCommand *m)
     fprintf(f, "CMD    %s %s id=%s", act, san(b1, sizeof b1, m->pump_id),
             san(b2, sizeof b2, m->command_id));
     if (m->action == DOSEGATE__V1__COMMAND_ACTION__COMMAND_ACTION_PERMIT)
-        fprintf(f, " valid_until_ms=%llu", (unsigned long long)m->permit_valid_until_ms);
+        fprintf(f, " valid_for_ms=%u", (unsigned)m->permit_valid_for_ms);
     else
         fprintf(f, " reason=%s", san(b3, sizeof b3, m->reason_alert_id));
     if (m->reason[0]) fprintf(f, " \"%s\"", san(b4, sizeof b4, m->reason));

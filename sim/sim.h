@@ -67,6 +67,9 @@ struct dg_sim_bed {
     bool pump_silent, monitor_silent;
     dg_link *pump_link;    /* owned; NULL once closed */
     dg_link *monitor_link; /* owned; NULL once closed */
+    /* Boot ids (non-zero), drawn at start; a device reboot draws a new one
+       and restarts its seq at 1. */
+    uint64_t pump_incarnation, monitor_incarnation;
     uint64_t telemetry_seq, vitals_seq;
     uint64_t telemetry_sent, vitals_sent;   /* handed to the link */
     uint64_t telemetry_acked, vitals_acked; /* PUBACK received */

@@ -141,10 +141,14 @@ static void on_pump_message(void *ctx, dg_link *link, const char *topic, const u
                 bed->pump_id);
         goto done;
     }
-    dg_sim_pump_command(&bed->pump, action, cmd->command_id, cmd->permit_valid_until_ms);
+    /* A permit is valid for permit_valid_for_ms after we receive it, on the
+       pump's own clock (the real one: permits are about real time). */
+    uint64_t valid_until_ms =
+        action == DG_CMD_PERMIT ? dg_wall_ms() + cmd->permit_valid_for_ms : 0;
+    dg_sim_pump_command(&bed->pump, action, cmd->command_id, valid_until_ms);
     if (action == DG_CMD_PERMIT) {
-        DG_DEBUG(MOD, "device=%s msg=\"permit\" valid_until_ms=%llu", bed->pump_id,
-                 (unsigned long long)cmd->permit_valid_until_ms);
+        DG_DEBUG(MOD, "device=%s msg=\"permit\" valid_for_ms=%u", bed->pump_id,
+                 (unsigned)cmd->permit_valid_for_ms);
         goto done;
     }
     char text[DG_TEXT_MAX * 2], q[DG_TEXT_MAX * 2 + 8];
@@ -278,6 +282,7 @@ int dg_sim_bed_send_telemetry(struct dg_sim_bed *bed, uint64_t time_ms)
     Dosegate__V1__PumpTelemetry t = DOSEGATE__V1__PUMP_TELEMETRY__INIT;
     t.schema_version = 1;
     t.pump_id = bed->pump_id;
+    t.incarnation = bed->pump_incarnation;
     t.seq = bed->telemetry_seq + 1;
     t.device_time_ms = device_ms(bed, time_ms);
     t.bed_id = bed->bed_id;
@@ -326,6 +331,7 @@ int dg_sim_bed_send_vitals(struct dg_sim_bed *bed, const struct dg_sim_vitals *v
     Dosegate__V1__VitalsSample s = DOSEGATE__V1__VITALS_SAMPLE__INIT;
     s.schema_version = 1;
     s.monitor_id = bed->monitor_id;
+    s.incarnation = bed->monitor_incarnation;
     s.seq = bed->vitals_seq + 1;
     s.device_time_ms = device_ms(bed, time_ms);
     s.bed_id = bed->bed_id;

@@ -370,6 +370,10 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
     dg_sim_rng_init(&r, o->seed, 1000000u + index);
     snprintf(b->patient_ref, sizeof b->patient_ref, "pt-%08llx",
              (unsigned long long)(dg_sim_rng_next(&r) & 0xffffffffu));
+    /* Boot ids: unique per run and device (a real device would draw a
+       random one at boot), never 0. */
+    b->pump_incarnation = (dg_wall_ms() << 16 ^ (uint64_t)getpid() << 8 ^ index * 2u) | 1u;
+    b->monitor_incarnation = (dg_wall_ms() << 16 ^ (uint64_t)getpid() << 8 ^ index * 2u) | 2u;
     snprintf(b->session_id, sizeof b->session_id, "sess-%llx-%x-%u",
              (unsigned long long)dg_wall_ms(), (unsigned)getpid(), index);
     int n1 = snprintf(b->telemetry_topic, sizeof b->telemetry_topic, "%s/pump/%s/telemetry",

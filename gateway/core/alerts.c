@@ -88,7 +88,7 @@ static void emit_phase(dg_core *c, struct dg_alert *a, enum dg_alert_phase phase
 
 void dg_command_send(dg_core *c, struct dg_pump *p, enum dg_command_action action,
                      const struct dg_alert *alert, const char *reason, struct dg_now now,
-                     uint64_t permit_valid_until_ms)
+                     uint32_t permit_valid_for_ms)
 {
     struct dg_command cmd;
     memset(&cmd, 0, sizeof cmd);
@@ -98,7 +98,7 @@ void dg_command_send(dg_core *c, struct dg_pump *p, enum dg_command_action actio
     cmd.action = action;
     dg_copy_str(cmd.reason_alert_id, sizeof cmd.reason_alert_id, alert ? alert->alert_id : "");
     cmd.issue_time_ms = now.wall_ms;
-    cmd.permit_valid_until_ms = permit_valid_until_ms;
+    cmd.permit_valid_for_ms = permit_valid_for_ms;
     dg_copy_str(cmd.reason, sizeof cmd.reason, reason);
     if (c->sink.command) c->sink.command(c->sink.ctx, &cmd);
     if (action == DG_CMD_PERMIT) return; /* once a second per pump: not audited one by one */

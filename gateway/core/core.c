@@ -353,7 +353,7 @@ static int tick_pump(dg_core *c, struct dg_pump *p, struct dg_now now)
              (double)(now.mono_ms - p->last_permit_mono_ms) >= l->permit_period_s * 1000.0)) {
             p->last_permit_mono_ms = now.mono_ms;
             dg_command_send(c, p, DG_CMD_PERMIT, NULL, "permit-to-infuse", now,
-                            now.wall_ms + (uint64_t)(l->permit_valid_s * 1000.0));
+                            (uint32_t)(l->permit_valid_s * 1000.0));
         }
     }
     return 0;

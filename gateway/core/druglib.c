@@ -56,6 +56,7 @@ void dg_druglib_defaults(struct dg_druglib *lib)
     v->baseline_crit_sys_mmhg = 180;
     v->baseline_crit_dia_mmhg = 110;
     v->baseline_crit_action = DG_ACTION_STOP;
+    v->baseline_grace_min = 2;
     v->bp_rise_sys_mmhg = 40;
     v->bp_rise_dia_mmhg = 25;
     v->bp_high_sys_mmhg = 180;
@@ -95,4 +96,7 @@ void dg_druglib_defaults(struct dg_druglib *lib)
     l->clock_skew_s = 30;
     l->permit_valid_s = 5;
     l->permit_period_s = 1;
+    l->clock_jump_tolerance_s = 5;
+    l->seq_gap_advisory_missing = 5;
+    l->data_quality_clear_s = 60;
 }

@@ -85,6 +85,11 @@ struct dg_vitals_rules {
     double baseline_warn_sys_mmhg, baseline_warn_dia_mmhg;
     double baseline_crit_sys_mmhg, baseline_crit_dia_mmhg;
     enum dg_alert_action baseline_crit_action; /* default stop */
+    /* A pump that starts without a baseline waits this long (gateway
+       timeline) for one: the first NIBP in that time is judged as the
+       baseline (its critical tier stops the pump); none by then -> the
+       medium "no baseline" alert. Default 2; 0 = judge at the start only. */
+    double baseline_grace_min;
 
     /* bp-rise: SBP rise >= rise_sys or DBP rise >= rise_dia over baseline
        -> medium (a warning). bp-high: > high_sys or > high_dia on two NIBP
@@ -140,8 +145,22 @@ struct dg_liveness {
     double dose_mismatch_rel_pct, dose_mismatch_abs_mg_per_kg;
     /* clock-skew: device clock more than skew_s from the gateway's: advisory. */
     double clock_skew_s;
-    /* permit-to-infuse validity (s) and period (s), when the site enables it. */
+    /* permit-to-infuse validity (s, after the pump receives it) and period
+       (s), when the site enables it. */
     double permit_valid_s, permit_period_s;
+    /* clock-jump: a device time that steps forward more than
+       device_time_scale x (gateway time elapsed between the two receipts +
+       clock_jump_tolerance_s), or backwards more than device_time_scale x
+       clock_jump_tolerance_s, is a jump: the step adds no dose, satisfies
+       no condition delay, and raises a low advisory. Default 5. */
+    double clock_jump_tolerance_s;
+    /* seq-gap: a sequence gap of at least seq_gap_advisory_missing messages
+       raises a low advisory (every gap is counted and audited). Default 5;
+       0 = never. */
+    double seq_gap_advisory_missing;
+    /* clock-jump and seq-gap advisories clear after this long (gateway
+       clock) without another jump or gap. Default 60. */
+    double data_quality_clear_s;
 };
 
 struct dg_druglib {

@@ -206,7 +206,7 @@ bool dg_alert_latched_for_pump(const struct dg_bed *b, const char *pump_id);
    pause/stop. alert may be NULL (permits). */
 void dg_command_send(dg_core *c, struct dg_pump *p, enum dg_command_action action,
                      const struct dg_alert *alert, const char *reason, struct dg_now now,
-                     uint64_t permit_valid_until_ms);
+                     uint32_t permit_valid_for_ms);
 /* A shell-visible audit event made by a rule (no alert). */
 void dg_audit_emit(dg_core *c, const char *type, const char *action, enum dg_audit_outcome outcome,
                    enum dg_participant pk, const char *pid, const char *otype, const char *oid,

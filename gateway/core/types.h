@@ -44,6 +44,7 @@ struct dg_program {
 /* One validated PumpTelemetry. */
 struct dg_telemetry {
     char pump_id[DG_ID_MAX];
+    uint64_t incarnation; /* boot id, non-zero; seq is per incarnation */
     uint64_t seq;
     uint64_t device_time_ms;
     char bed_id[DG_ID_MAX];
@@ -60,6 +61,9 @@ struct dg_telemetry {
     uint32_t pump_alarm_code;
     char last_command_id[DG_ID_MAX];
     bool permit_required;
+    /* Gateway monotonic ms when the message reached the gateway (set by the
+       shell at receipt, before any queueing); 0 = the call's now.mono_ms. */
+    uint64_t recv_mono_ms;
 };
 
 /* One measurement; present = the monitor sent it, valid = it trusts it. */
@@ -72,6 +76,7 @@ struct dg_measurement {
 /* One validated VitalsSample. */
 struct dg_vitals {
     char monitor_id[DG_ID_MAX];
+    uint64_t incarnation; /* boot id, non-zero; seq is per incarnation */
     uint64_t seq;
     uint64_t device_time_ms;
     char bed_id[DG_ID_MAX];
@@ -82,6 +87,7 @@ struct dg_vitals {
     struct dg_measurement mean_mmhg;
     struct dg_measurement resp_rate_bpm;
     struct dg_measurement etco2_mmhg;
+    uint64_t recv_mono_ms; /* as dg_telemetry.recv_mono_ms */
 };
 
 /* One validated AlertAck. */
@@ -123,6 +129,8 @@ enum dg_alert_action {
     DG_ACTION_STOP = 2,
 };
 
+#define DG_TARGETS_MAX 8 /* pumps one alert's action can reach (pumps on one bed) */
+
 /* The state of one active alert; also one lifecycle step when emitted. */
 struct dg_alert {
     char alert_id[DG_ID_MAX];
@@ -130,9 +138,13 @@ struct dg_alert {
     enum dg_alert_kind kind;
     enum dg_priority priority;
     char bed_id[DG_ID_MAX];
-    char pump_id[DG_ID_MAX];
+    char pump_id[DG_ID_MAX]; /* the pump concerned (the first target, if any) */
     char patient_ref[DG_ID_MAX];
     char source_id[DG_ID_MAX]; /* device whose data triggered it */
+    /* Every pump its pause/stop went to. A latched alert holds each of them
+       (they are paused again if they run) until it is reset. */
+    size_t n_targets;
+    char targets[DG_TARGETS_MAX][DG_ID_MAX];
     double value;
     double limit;
     char unit[16];
@@ -142,6 +154,7 @@ struct dg_alert {
     uint64_t last_step_mono_ms;         /* gateway clock of the last phase (core use) */
     bool latched;
     bool acknowledged;
+    uint32_t resumes; /* times a held pump ran again under this latch (core use) */
     uint64_t raised_time_ms;
     uint64_t device_time_ms;
     char message[DG_TEXT_MAX];
@@ -176,7 +189,7 @@ struct dg_command {
     enum dg_command_action action;
     char reason_alert_id[DG_ID_MAX];
     uint64_t issue_time_ms;
-    uint64_t permit_valid_until_ms;
+    uint32_t permit_valid_for_ms; /* PERMIT: valid this long after the pump receives it */
     char reason[DG_TEXT_MAX];
 };
 

@@ -758,7 +758,7 @@ int dg_codec_encode_command(const struct dg_command *cmd, uint8_t **out, size_t 
     m.action = (Dosegate__V1__CommandAction)action;
     m.reason_alert_id = str_in(cmd->reason_alert_id);
     m.issue_time_ms = cmd->issue_time_ms;
-    m.permit_valid_until_ms = cmd->permit_valid_until_ms;
+    m.permit_valid_for_ms = cmd->permit_valid_for_ms;
     m.reason = str_in(cmd->reason);
     return pack_out(&m.base, out, len);
 }

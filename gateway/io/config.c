@@ -1295,3 +1295,10 @@ int dg_config_parse(struct dg_config *cfg, const char *name, const unsigned char
     struct mem_text mem_lib = {lib_buf, lib_len, lib_name};
     return config_run(cfg, name, &mem_cfg, &mem_lib, err, errlen);
 }
+
+void dg_config_free(struct dg_config *cfg)
+{
+    dg_free(cfg->devices.inventory);
+    cfg->devices.inventory = NULL;
+    cfg->devices.n_inventory = 0;
+}

@@ -35,6 +35,32 @@ struct dg_audit_settings {
     int checkpoint_interval_s; /* ... or this long after an unsigned record; default 60, 1..86400 */
 };
 
+/* What a device certificate is: the kind decides which topics it may write. */
+enum dg_device_kind { DG_DEVICE_PUMP = 1, DG_DEVICE_MONITOR = 2 };
+
+/* One entry of the optional device inventory. */
+struct dg_inventory_entry {
+    char id[DG_ID_MAX]; /* the certificate's CN = the topic's device id */
+    enum dg_device_kind kind;
+    char bed_id[DG_ID_MAX]; /* "" = may report any bed; else only this one */
+};
+
+/*
+ * The `devices:` section: which device ids the gateway accepts as what
+ * (docs/config.md; the trust model is in docs/topics.md). The broker ACL
+ * already binds a topic's device id to the certificate's CN; this is the
+ * gateway's own, second check of the certificate's kind.
+ */
+struct dg_devices_settings {
+    char pump_id_prefix[DG_ID_MAX];    /* a pump's id starts with this; default "pump-" */
+    char monitor_id_prefix[DG_ID_MAX]; /* a monitor's id; default "monitor-" */
+    /* The inventory: when present (even empty) only devices listed here are
+       accepted, as the kind listed (which must also agree with the prefix). */
+    bool have_inventory;
+    size_t n_inventory;
+    struct dg_inventory_entry *inventory; /* sorted by id, ids unique; owned (dg_config_free) */
+};
+
 enum dg_log_level { DG_LOG_DEBUG = 0, DG_LOG_INFO = 1, DG_LOG_WARN = 2, DG_LOG_ERROR = 3 };
 
 struct dg_config {
@@ -56,6 +82,7 @@ struct dg_config {
     int disk_budget_mb;          /* outbox budget; default 256, 1..1048576 */
     int max_msgs_per_s_per_device; /* flood limit (x device_time_scale); default 20 */
     struct dg_audit_settings audit;
+    struct dg_devices_settings devices;
     char drug_library_path[DG_PATH_MAX]; /* resolved relative to the config file */
     struct dg_druglib druglib;
 };
@@ -91,5 +118,9 @@ int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t er
 int dg_config_parse(struct dg_config *cfg, const char *name, const unsigned char *buf, size_t len,
                     const char *lib_name, const unsigned char *lib_buf, size_t lib_len, char *err,
                     size_t errlen);
+
+/* Free what a loaded config owns (the inventory) and leave it empty. Safe on
+   a zeroed or already freed config. */
+void dg_config_free(struct dg_config *cfg);
 
 #endif

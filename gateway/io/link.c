@@ -84,6 +84,7 @@ struct event {
     size_t len;
     char *topic; /* EV_MESSAGE */
     uint8_t *payload;
+    uint64_t recv_mono_ms; /* EV_MESSAGE: when Paho handed it over (uv_hrtime) */
     char text[160]; /* cause / failure message */
 };
 
@@ -131,6 +132,7 @@ struct dg_link {
     int handles_open;
     void (*on_closed)(void *);
     void *on_closed_arg;
+    uint64_t cur_recv_mono_ms; /* receipt time of the message being delivered */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -275,6 +277,10 @@ static int cb_message(void *context, char *topic, int topic_len, MQTTAsync_messa
             if (plen) memcpy(e->payload, m->payload, plen);
             e->len = plen;
             e->retained = m->retained;
+            /* Stamped here, on Paho's thread, so time spent in our queue
+               and loop never counts as transit time (uv_hrtime is
+               thread-safe: CLOCK_MONOTONIC). */
+            e->recv_mono_ms = uv_hrtime() / 1000000u;
             post(l, e);
         }
     }
@@ -483,8 +489,11 @@ static void handle(dg_link *l, struct event *e)
         schedule_retry(l);
         break;
     case EV_MESSAGE:
-        if (!l->closing && l->cb.message)
+        if (!l->closing && l->cb.message) {
+            l->cur_recv_mono_ms = e->recv_mono_ms;
             l->cb.message(l->cb.ctx, l, e->topic, e->payload, e->len, e->retained);
+            l->cur_recv_mono_ms = 0;
+        }
         break;
     case EV_SENT:
         inflight_remove(l, e->msg);
@@ -708,9 +717,57 @@ int dg_link_publish(dg_link *l, const char *topic, const void *payload, size_t l
     return 0;
 }
 
+int dg_link_publish_now(dg_link *l, const char *topic, const void *payload, size_t len,
+                        uint64_t token)
+{
+    if (l->closing) return -DG_ECLOSED;
+    if (!l->connected) return -DG_ECLOSED;
+    struct msg *m = dg_calloc(1, sizeof *m);
+    if (!m) return -DG_ENOMEM;
+    m->link = l;
+    m->token = token;
+    m->qos = 0;
+    m->len = len;
+    m->topic = dg_strdup(topic);
+    m->payload = dg_malloc(len ? len : 1);
+    if (!m->topic || !m->payload) {
+        msg_free(m);
+        return -DG_ENOMEM;
+    }
+    if (len) memcpy(m->payload, payload, len);
+    MQTTAsync_message pm = MQTTAsync_message_initializer;
+    pm.payload = m->payload;
+    pm.payloadlen = (int)m->len;
+    pm.qos = 0;
+    pm.retained = 0;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    ro.onSuccess = cb_sent;
+    ro.onFailure = cb_send_failed;
+    ro.context = m;
+    /* In the in-flight list before Paho has it: a QoS 0 send may call back
+       before sendMessage returns. Never put back on the FIFO. */
+    m->next = l->inflight;
+    l->inflight = m;
+    l->n_inflight++;
+    int rc = MQTTAsync_sendMessage(l->client, m->topic, &pm, &ro);
+    if (rc == MQTTASYNC_SUCCESS) return 0;
+    inflight_remove(l, m);
+    msg_free(m);
+    if (rc == MQTTASYNC_DISCONNECTED) {
+        l->connected = 0;
+        return -DG_ECLOSED;
+    }
+    return -DG_EMQTT;
+}
+
 int dg_link_is_connected(const dg_link *l)
 {
     return l->connected;
+}
+
+uint64_t dg_link_message_mono_ms(const dg_link *l)
+{
+    return l->cur_recv_mono_ms;
 }
 
 size_t dg_link_backlog(const dg_link *l)

@@ -75,8 +75,22 @@ int dg_link_subscribe(dg_link *link, const char *topic, int qos);
  */
 int dg_link_publish(dg_link *link, const char *topic, const void *payload, size_t len, int qos,
                     int retained, uint64_t token);
+/*
+ * Send now or never (permits): QoS 0, not retained, straight to Paho,
+ * bypassing the FIFO, so nothing is kept or replayed. Returns 0 (done()
+ * follows with the token once Paho has written it), -DG_ECLOSED when the
+ * link is not connected (the message is dropped), -DG_ENOMEM, -DG_EMQTT.
+ */
+int dg_link_publish_now(dg_link *link, const char *topic, const void *payload, size_t len,
+                        uint64_t token);
 /* Connected right now? */
 int dg_link_is_connected(const dg_link *link);
+/*
+ * During a message() callback: when that message reached this process
+ * (monotonic ms, uv_hrtime() / 1e6, stamped on Paho's thread before any
+ * queueing). 0 outside a message() callback.
+ */
+uint64_t dg_link_message_mono_ms(const dg_link *link);
 /* Messages queued or in flight. */
 size_t dg_link_backlog(const dg_link *link);
 /*

@@ -153,9 +153,10 @@ def pb_double(field, value):
 
 
 def telemetry(pump_id, seq=1, bed_id="bed-1", rate_ml_per_h=52.5, weight_kg=70.0, state=3,
-              device_time_ms=None, session="s-test", conc=1.0):
+              device_time_ms=None, session="s-test", conc=1.0, incarnation=7):
     """A PumpTelemetry (schema 1) encoded field by field (proto/dosegate.proto).
-    device_time_ms defaults to now (a right clock)."""
+    device_time_ms defaults to now (a right clock); incarnation is the boot id
+    (0 leaves the field out)."""
     if device_time_ms is None:
         device_time_ms = int(time.time() * 1000)
     program = (pb_bytes(1, "ketamine-trd") + pb_bytes(2, "infusion-clinic") +
@@ -164,4 +165,5 @@ def telemetry(pump_id, seq=1, bed_id="bed-1", rate_ml_per_h=52.5, weight_kg=70.0
     return (pb_varint(1, 1) + pb_bytes(2, pump_id) + pb_varint(3, seq) +
             pb_varint(4, device_time_ms) + pb_bytes(5, bed_id) + pb_bytes(6, "pt-test") +
             pb_bytes(7, session) + pb_varint(8, state) + pb_bytes(9, program) +
-            pb_double(10, rate_ml_per_h))
+            pb_double(10, rate_ml_per_h) +
+            (pb_varint(18, incarnation) if incarnation else b""))

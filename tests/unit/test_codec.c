@@ -1275,7 +1275,7 @@ static void test_encode_command(void **state)
         c.action = acts[i].a;
         snprintf(c.reason_alert_id, sizeof c.reason_alert_id, "al-%zu", i);
         c.issue_time_ms = T_2026 + i;
-        c.permit_valid_until_ms = T_2026 + 3000 + i;
+        c.permit_valid_for_ms = (uint32_t)(3000 + i);
         snprintf(c.reason, sizeof c.reason, "rate above hard limit (%zu)", i);
         uint8_t *buf;
         size_t n;
@@ -1288,7 +1288,7 @@ static void test_encode_command(void **state)
         assert_int_equal((int)m->action, acts[i].want);
         assert_string_equal(m->reason_alert_id, c.reason_alert_id);
         assert_int_equal(m->issue_time_ms, c.issue_time_ms);
-        assert_int_equal(m->permit_valid_until_ms, c.permit_valid_until_ms);
+        assert_int_equal(m->permit_valid_for_ms, c.permit_valid_for_ms);
         assert_string_equal(m->reason, c.reason);
         dosegate__v1__pump_command__free_unpacked(m, NULL);
         dg_free(buf);
