@@ -143,8 +143,7 @@ static void on_pump_message(void *ctx, dg_link *link, const char *topic, const u
     }
     /* A permit is valid for permit_valid_for_ms after we receive it, on the
        pump's own clock (the real one: permits are about real time). */
-    uint64_t valid_until_ms =
-        action == DG_CMD_PERMIT ? dg_wall_ms() + cmd->permit_valid_for_ms : 0;
+    uint64_t valid_until_ms = action == DG_CMD_PERMIT ? dg_wall_ms() + cmd->permit_valid_for_ms : 0;
     dg_sim_pump_command(&bed->pump, action, cmd->command_id, valid_until_ms);
     if (action == DG_CMD_PERMIT) {
         DG_DEBUG(MOD, "device=%s msg=\"permit\" valid_for_ms=%u", bed->pump_id,

@@ -162,57 +162,143 @@ int dg_alert_count_warnings(const struct dg_bed *b)
     return n;
 }
 
-bool dg_alert_latched_for_pump(const struct dg_bed *b, const char *pump_id)
+/* ------------------------------------------------------------ targets and latches */
+
+static bool has_target(const struct dg_alert *a, const char *pump_id)
 {
-    for (size_t i = 0; i < b->n_alerts; i++)
-        if (b->alerts[i]->latched && strcmp(b->alerts[i]->pump_id, pump_id) == 0) return true;
+    for (size_t i = 0; i < a->n_targets; i++)
+        if (strcmp(a->targets[i], pump_id) == 0) return true;
     return false;
 }
 
-/* ------------------------------------------------------------ changes */
-
-/* The pump an action goes to, if it can still act on it: a pump that is
-   running, or programmed (stop on start), or paused (a stop upgrade). */
-static struct dg_pump *action_target(dg_core *c, struct dg_bed *b, const struct dg_finding *f)
+static void add_target(struct dg_alert *a, const char *pump_id)
 {
-    const char *id = f->pump_id && f->pump_id[0] ? f->pump_id : b->pump_id;
-    if (!id[0]) return NULL;
-    struct dg_pump *p = dg_pump_find(c, id);
-    if (!p) return NULL;
+    if (!a->pump_id[0]) dg_copy_str(a->pump_id, sizeof a->pump_id, pump_id);
+    if (has_target(a, pump_id) || a->n_targets == DG_TARGETS_MAX) return;
+    dg_copy_str(a->targets[a->n_targets++], DG_ID_MAX, pump_id);
+}
+
+struct dg_alert *dg_hold_of(dg_core *c, const struct dg_pump *p, struct dg_bed **bed_out)
+{
+    struct dg_alert *best = NULL;
+    for (size_t i = 0; i < c->n_beds; i++) {
+        struct dg_bed *b = &c->beds[i];
+        bool home = strcmp(b->id, p->bed_id) == 0;
+        for (size_t j = 0; j < b->n_alerts; j++) {
+            struct dg_alert *a = b->alerts[j];
+            if (!a->latched || a->action == DG_ACTION_NONE) continue;
+            if (!has_target(a, p->id) && !(a->bed_wide && home)) continue;
+            if (!best || a->action > best->action) {
+                best = a;
+                if (bed_out) *bed_out = b;
+            }
+        }
+    }
+    return best;
+}
+
+/* Can p act on action? A pump-specific action (drug rules, stop on start)
+   reaches a pump that runs, is programmed or idle, or a paused one for a
+   stop; a bed-wide (vital-sign) action reaches only a pump that runs (or a
+   paused one it already holds, for a stop). */
+static bool actionable(const struct dg_pump *p, enum dg_alert_action action, bool bed_wide,
+                       const struct dg_alert *a)
+{
     switch (p->state) {
     case DG_PUMP_RUNNING:
+        return true;
     case DG_PUMP_PROGRAMMED:
     case DG_PUMP_IDLE:
-        return p;
+        return !bed_wide;
     case DG_PUMP_PAUSED:
-        return f->action == DG_ACTION_STOP ? p : NULL;
+        return action == DG_ACTION_STOP && (!bed_wide || has_target(a, p->id));
     default:
-        return NULL;
+        return false;
     }
 }
 
-/* Ask the pump for a's action; a keeps the action only if it was sent. */
+/* a's action reaches p: p becomes a target, a latches, and the command goes
+   out unless one as strong is already waiting to be honoured (several rules
+   firing on one message latch on one command). */
+static void deliver(dg_core *c, struct dg_alert *a, struct dg_pump *p, enum dg_alert_action action,
+                    struct dg_now now)
+{
+    add_target(a, p->id);
+    a->latched = true;
+    if (action > a->action) a->action = action;
+    enum dg_command_action cmd = action == DG_ACTION_STOP ? DG_CMD_STOP : DG_CMD_PAUSE;
+    if (p->pending.active && p->pending.action >= cmd) return;
+    char reason[DG_TEXT_MAX];
+    snprintf(reason, sizeof reason, "%s: %s", a->condition, a->message);
+    dg_command_send(c, p, cmd, a, reason, now, 0);
+}
+
+/* Ask for a's action: the finding's pump, or every pump of the bed that
+   can act on it. a keeps the action only where it was delivered. */
 static void request_action(dg_core *c, struct dg_bed *b, struct dg_alert *a,
                            const struct dg_finding *f, enum dg_alert_action action,
                            struct dg_now now)
 {
-    struct dg_finding ff = *f;
-    ff.action = action;
     if (action > a->action_wanted) a->action_wanted = action;
-    struct dg_pump *p = action_target(c, b, &ff);
-    if (!p) return;
-    char reason[DG_TEXT_MAX];
-    snprintf(reason, sizeof reason, "%s: %s", a->condition, a->message);
-    a->action = action;
-    a->latched = true;
-    dg_copy_str(a->pump_id, sizeof a->pump_id, p->id);
-    enum dg_command_action cmd = action == DG_ACTION_STOP ? DG_CMD_STOP : DG_CMD_PAUSE;
-    /* One command is enough: when an equal or stronger one is still waiting
-       to be honoured (several rules firing on one message), this alert
-       latches on it instead of sending another. */
-    if (p->pending.active && p->pending.action >= cmd) return;
-    dg_command_send(c, p, cmd, a, reason, now, 0);
+    if (f->pump_id && f->pump_id[0]) {
+        struct dg_pump *p = dg_pump_find(c, f->pump_id);
+        if (p && actionable(p, action, false, a)) deliver(c, a, p, action, now);
+        return;
+    }
+    a->bed_wide = true;
+    for (size_t i = 0; i < c->n_pumps; i++) {
+        struct dg_pump *p = &c->pumps[i];
+        bool member = strcmp(p->bed_id, b->id) == 0;
+        if ((member || has_target(a, p->id)) && actionable(p, action, true, a))
+            deliver(c, a, p, action, now);
+    }
 }
+
+void dg_latch_enforce(dg_core *c, struct dg_pump *p, struct dg_now now)
+{
+    if (p->state != DG_PUMP_RUNNING) return;
+    struct dg_bed *b = NULL;
+    struct dg_alert *a = dg_hold_of(c, p, &b);
+    if (!a) return;
+    enum dg_command_action cmd = a->action == DG_ACTION_STOP ? DG_CMD_STOP : DG_CMD_PAUSE;
+    if (p->pending.active && p->pending.action >= cmd) {
+        /* Waiting for it to be honoured (the tick escalates if it is not):
+           it must name a latch that still stands. */
+        struct dg_bed *pb = NULL;
+        if (!dg_alert_by_id(c, p->pending.alert_id, &pb))
+            dg_copy_str(p->pending.alert_id, sizeof p->pending.alert_id, a->alert_id);
+        return;
+    }
+    char msg[DG_TEXT_MAX];
+    if (!has_target(a, p->id)) {
+        /* A pump that started on a bed under a bed-wide latch. */
+        snprintf(msg, sizeof msg, "%s started on %s while %s is latched: %s requested", p->id,
+                 b->id, a->condition, cmd == DG_CMD_STOP ? "stop" : "pause");
+        dg_copy_str(a->message, sizeof a->message, msg);
+        deliver(c, a, p, a->action, now);
+        emit_phase(c, a, DG_PHASE_UPDATE, now, NULL);
+        emit_snapshot(c, b, now);
+        return;
+    }
+    /* It was held and runs again with nothing waiting: resumed at the pump
+       without a reset. Paused again; the second time, stopped. */
+    a->resumes++;
+    enum dg_alert_action act = a->resumes >= 2 ? DG_ACTION_STOP : a->action;
+    snprintf(msg, sizeof msg, "%s running again under latched %s without a reset (%u): %s", p->id,
+             a->condition, (unsigned)a->resumes,
+             act == DG_ACTION_STOP ? "stop requested" : "paused again");
+    dg_copy_str(a->message, sizeof a->message, msg);
+    a->priority = DG_PRIO_HIGH;
+    if (act > a->action) a->action = act;
+    if (act > a->action_wanted) a->action_wanted = act;
+    char reason[DG_TEXT_MAX];
+    snprintf(reason, sizeof reason, "%s: %s", a->condition, msg);
+    dg_command_send(c, p, act == DG_ACTION_STOP ? DG_CMD_STOP : DG_CMD_PAUSE, a, reason, now, 0);
+    emit_phase(c, a, DG_PHASE_ESCALATE, now, NULL);
+    emit_snapshot(c, b, now);
+}
+
+/* ------------------------------------------------------------ changes */
 
 static void fill(struct dg_alert *a, const struct dg_finding *f)
 {
@@ -245,8 +331,14 @@ static int alert_raise(dg_core *c, struct dg_bed *b, const char *condition, cons
     dg_copy_str(a->condition, sizeof a->condition, condition);
     dg_copy_str(a->bed_id, sizeof a->bed_id, b->id);
     dg_copy_str(a->source_id, sizeof a->source_id, source);
-    dg_copy_str(a->pump_id, sizeof a->pump_id,
-                f->pump_id && f->pump_id[0] ? f->pump_id : b->pump_id);
+    dg_copy_str(a->pump_id, sizeof a->pump_id, f->pump_id);
+    if (!a->pump_id[0] && f->kind != DG_KIND_ADVISORY) {
+        /* A bed-wide finding names the pump running on the bed, if any, so
+           a dashboard sees which infusion it concerns. */
+        for (size_t i = 0; i < c->n_pumps && !a->pump_id[0]; i++)
+            if (c->pumps[i].state == DG_PUMP_RUNNING && strcmp(c->pumps[i].bed_id, b->id) == 0)
+                dg_copy_str(a->pump_id, sizeof a->pump_id, c->pumps[i].id);
+    }
     fill(a, f);
     a->raised_time_ms = now.wall_ms;
     b->alerts[b->n_alerts++] = a;
@@ -279,6 +371,11 @@ static void alert_clear(dg_core *c, struct dg_bed *b, struct dg_alert *a, struct
     emit_snapshot(c, b, now);
 }
 
+void dg_alert_drop(dg_core *c, struct dg_bed *b, struct dg_alert *a, struct dg_now now)
+{
+    if (!a->latched) alert_clear(c, b, a, now, NULL);
+}
+
 /* Has the measured value moved enough since the last step to be worth an
    update? 10 % of the limit (or of the value when there is no limit). */
 static bool moved(double last, double now_value, double limit)
@@ -300,8 +397,8 @@ int dg_alert_set(dg_core *c, struct dg_bed *b, const char *condition, const char
     }
     if (!a) return alert_raise(c, b, condition, source, f, now);
 
+    enum dg_alert_action had = a->action;
     if (f->priority > a->priority || f->action > a->action_wanted) {
-        enum dg_alert_action had = a->action;
         enum dg_priority prio = f->priority > a->priority ? f->priority : a->priority;
         fill(a, f);
         a->priority = prio;
@@ -313,6 +410,15 @@ int dg_alert_set(dg_core *c, struct dg_bed *b, const char *condition, const char
         fill(a, f);
         emit_phase(c, a, DG_PHASE_DEESCALATE, now, NULL);
         emit_snapshot(c, b, now);
+    } else if (f->action != DG_ACTION_NONE && had < f->action) {
+        /* The action found no pump to act on when it was asked for (none
+           ran on the bed): a pump that can act on it now gets it. */
+        request_action(c, b, a, f, f->action, now);
+        if (a->action != had) {
+            fill(a, f);
+            emit_phase(c, a, DG_PHASE_ESCALATE, now, NULL);
+            emit_snapshot(c, b, now);
+        }
     } else if (f->priority == a->priority && moved(a->value, f->value, f->limit) &&
                now.mono_ms >= a->last_step_mono_ms + DG_UPDATE_MIN_INTERVAL_MS) {
         /* Same tier, a value worth telling: update (a latched alert keeps
@@ -331,9 +437,17 @@ void dg_alert_escalate(dg_core *c, struct dg_bed *b, struct dg_alert *a, const c
     dg_copy_str(a->message, sizeof a->message, message);
     a->priority = DG_PRIO_HIGH;
     if (action > a->action) {
-        struct dg_finding f = {
-            .kind = a->kind, .priority = a->priority, .action = action, .pump_id = a->pump_id};
-        request_action(c, b, a, &f, action, now);
+        /* To every pump it already holds (and, bed-wide, the bed's running
+           pumps). */
+        if (action > a->action_wanted) a->action_wanted = action;
+        for (size_t i = 0; i < a->n_targets; i++) {
+            struct dg_pump *p = dg_pump_find(c, a->targets[i]);
+            if (p && actionable(p, action, a->bed_wide, a)) deliver(c, a, p, action, now);
+        }
+        if (a->bed_wide) {
+            struct dg_finding f = {.kind = a->kind, .priority = a->priority, .action = action};
+            request_action(c, b, a, &f, action, now);
+        }
     }
     emit_phase(c, a, DG_PHASE_ESCALATE, now, NULL);
     emit_snapshot(c, b, now);
@@ -358,18 +472,35 @@ int dg_alert_ack(dg_core *c, const struct dg_ack *ack, struct dg_now now)
         /* The clinician takes over: the latch is released and the alert
            cleared; the pump stays as it is (the gateway never resumes it).
            If the condition still holds, the next evaluation raises a new
-           alert. */
-        struct dg_pump *p = dg_pump_find(c, a->pump_id);
-        char pump_id[DG_ID_MAX];
-        dg_copy_str(pump_id, sizeof pump_id, a->pump_id);
+           alert. A pump another latch still holds keeps a command in force:
+           its pending command now answers to that latch. */
+        char alert_id[DG_ID_MAX], condition[DG_ID_MAX], source[DG_ID_MAX];
+        size_t n_targets = a->n_targets;
+        char targets[DG_TARGETS_MAX][DG_ID_MAX];
+        memcpy(targets, a->targets, sizeof targets);
+        dg_copy_str(alert_id, sizeof alert_id, a->alert_id);
+        dg_copy_str(condition, sizeof condition, a->condition);
+        dg_copy_str(source, sizeof source, a->source_id);
         char detail[DG_TEXT_MAX];
         snprintf(detail, sizeof detail, "latch of %s (%s) reset by %s", a->alert_id, a->condition,
                  ack->user_id);
         dg_audit_emit(c, "alert.reset", "U", DG_OUTCOME_SUCCESS, DG_PART_USER, ack->user_id,
                       "alert", a->alert_id, detail);
         alert_clear(c, b, a, now, ack->user_id);
-        /* Permits resume on the next tick if nothing else holds them. */
-        if (p && !dg_alert_latched_for_pump(b, pump_id)) p->pending.active = false;
+        for (size_t i = 0; i < n_targets; i++) {
+            struct dg_pump *p = dg_pump_find(c, targets[i]);
+            if (!p) continue;
+            struct dg_alert *h = dg_hold_of(c, p, NULL);
+            if (!h)
+                p->pending.active = false; /* permits resume on the next tick */
+            else if (strcmp(p->pending.alert_id, alert_id) == 0)
+                dg_copy_str(p->pending.alert_id, sizeof p->pending.alert_id, h->alert_id);
+        }
+        /* A reset weight change: the clinician confirms the new weight. */
+        if (strcmp(condition, "weight-change") == 0) {
+            struct dg_pump *p = dg_pump_find(c, source);
+            if (p) p->weight_adopt = true;
+        }
         return 0;
     }
     emit_snapshot(c, b, now);

@@ -45,7 +45,8 @@ struct dg_core_config {
     bool permit_to_infuse;
     /* How much faster than real time device clocks run (simulators only;
        1 = real devices). Above 1 the clock-skew rule judges only a device's
-       first message. */
+       first message. The gateway's own timeline runs this fast too, so
+       device clocks and it can be compared (docs/rules.md, "Time"). */
     double device_time_scale;
 };
 
@@ -54,8 +55,37 @@ struct dg_core_stats {
     uint32_t monitors;
     uint32_t beds;
     uint32_t active_alerts;
-    uint64_t duplicates; /* messages dropped as already processed */
+    uint64_t duplicates; /* messages dropped as already processed (all reasons) */
+    /* ... by reason (enum dg_dup_reason) */
+    uint64_t dup_repeated, dup_backwards, dup_stale_incarnation;
+    uint64_t seq_gaps;    /* sequence gaps seen */
+    uint64_t seq_missing; /* messages missing in them */
+    uint64_t reboots;     /* new incarnations of known devices */
+    uint64_t clock_jumps; /* device-time steps judged as jumps */
 };
+
+/* Why a device message was not processed as new (dg_core_note). */
+enum dg_dup_reason {
+    DG_DUP_NONE = 0,
+    DG_DUP_REPEATED = 1,          /* seq equal to the last one of its incarnation */
+    DG_DUP_BACKWARDS = 2,         /* seq below the last one of its incarnation */
+    DG_DUP_STALE_INCARNATION = 3, /* an incarnation the device has since left */
+};
+
+/* What the last dg_core_telemetry / dg_core_vitals call saw, for the
+   shell's logs (the core has already counted and audited it). */
+struct dg_input_note {
+    enum dg_dup_reason dup;
+    uint64_t last_seq;    /* the device's last seq in that incarnation */
+    uint64_t gap_missing; /* messages missing before this one (0 = none) */
+    bool reboot;          /* first message of a new incarnation */
+    int64_t jump_ms;      /* device-time jump judged on this message (0 = none) */
+};
+
+/* The note of the last device message fed to the core. */
+const struct dg_input_note *dg_core_note(const dg_core *core);
+/* Short name of a duplicate reason: "none", "repeated", "backwards", "stale_incarnation". */
+const char *dg_dup_reason_name(enum dg_dup_reason r);
 
 /* Create a core; *out owned by the caller (dg_core_free). 0 or -DG_ENOMEM. */
 int dg_core_new(dg_core **out, const struct dg_core_config *cfg, const struct dg_sink *sink);
@@ -63,7 +93,9 @@ void dg_core_free(dg_core *core);
 
 /*
  * Feed one validated message. Returns 0 when processed, -DG_EDUP when it was
- * already processed (same device, same session, sequence number not newer),
+ * already processed (same device and incarnation, sequence number not newer,
+ * or an incarnation the device has left: dg_core_note() says which; the
+ * core has counted and audited it),
  * -DG_ENOMEM when state could not grow: the message is then not recorded as
  * processed (some of its effects may already have gone out), so a
  * redelivery is processed again; the caller must count and audit it.

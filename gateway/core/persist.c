@@ -19,7 +19,11 @@
  * clock starts again), so dg_core_load() re-bases them on `now`: every device
  * counts as just heard from, every pending command as just sent, so liveness
  * and command-not-honoured restart their timers and reconcile with the first
- * fresh messages. Device-time fields (clinical windows) are kept as they are.
+ * fresh messages. Device-time fields (clinical windows) are kept as they are,
+ * and so are corrected times: the gateway's timeline resumes where it stood
+ * at the save, advanced by the wall-clock time the gateway was away (x the
+ * device time scale), so it never steps back and every device's clock
+ * offset stays valid.
  */
 #include <string.h>
 
@@ -28,14 +32,18 @@
 #include "internal.h"
 
 #define MAGIC          "DGCS"
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u
 
 struct header {
     char magic[4];
     uint32_t version;
     uint32_t sz_pump, sz_monitor, sz_bed, sz_patient, sz_alert;
     uint64_t n_pumps, n_monitors, n_beds, n_patients;
-    uint64_t next_alert, next_command, event_seq, duplicates, ack_next;
+    uint64_t next_alert, next_command, event_seq, ack_next;
+    /* The gateway's timeline where it stood at the save, and the wall
+       clock then: a restart continues it from there (trust.c). */
+    uint64_t tl_have, tl_clin_ms, tl_wall_ms;
+    struct dg_core_stats counters;
 };
 
 static uint64_t fnv1a64(const uint8_t *p, size_t n)
@@ -91,8 +99,11 @@ int dg_core_save(const dg_core *c, uint8_t **out, size_t *len)
     h.next_alert = c->next_alert;
     h.next_command = c->next_command;
     h.event_seq = c->event_seq;
-    h.duplicates = c->duplicates;
     h.ack_next = c->ack_next;
+    h.tl_have = c->tl_have;
+    h.tl_clin_ms = c->tl_have ? dg_clin_ms(c, c->last_now.mono_ms) : 0;
+    h.tl_wall_ms = c->last_now.wall_ms;
+    h.counters = c->counters;
 
     struct buf b = {0};
     put(&b, &h, sizeof h);
@@ -140,17 +151,36 @@ static int take_array(const uint8_t *blob, size_t len, size_t *off, void **arr, 
     return take(blob, len, off, *arr, (size_t)n * sz);
 }
 
-static void rebase(dg_core *c, struct dg_now now)
+static uint64_t if_set(uint64_t t, uint64_t now)
 {
+    return t ? now : 0;
+}
+
+static void rebase(dg_core *c, const struct header *h, struct dg_now now)
+{
+    c->last_now = now;
+    c->tl_have = h->tl_have != 0;
+    if (c->tl_have) {
+        uint64_t clin = h->tl_clin_ms;
+        if (now.wall_ms > h->tl_wall_ms)
+            clin += (uint64_t)(c->device_time_scale * (double)(now.wall_ms - h->tl_wall_ms));
+        c->tl_anchor_clin_ms = clin;
+        c->tl_anchor_mono_ms = now.mono_ms;
+    }
     for (size_t i = 0; i < c->n_pumps; i++) {
         struct dg_pump *p = &c->pumps[i];
         p->last_seen_mono_ms = now.mono_ms;
         p->last_permit_mono_ms = 0;
         if (p->pending.active) p->pending.issued_mono_ms = now.mono_ms;
+        p->clock.last_jump_mono_ms = if_set(p->clock.last_jump_mono_ms, now.mono_ms);
+        p->clock.last_gap_mono_ms = if_set(p->clock.last_gap_mono_ms, now.mono_ms);
     }
     for (size_t i = 0; i < c->n_monitors; i++) {
-        c->monitors[i].last_seen_mono_ms = now.mono_ms;
-        c->monitors[i].last_continuous_mono_ms = now.mono_ms;
+        struct dg_monitor *m = &c->monitors[i];
+        m->last_seen_mono_ms = now.mono_ms;
+        m->last_continuous_mono_ms = if_set(m->last_continuous_mono_ms, now.mono_ms);
+        m->clock.last_jump_mono_ms = if_set(m->clock.last_jump_mono_ms, now.mono_ms);
+        m->clock.last_gap_mono_ms = if_set(m->clock.last_gap_mono_ms, now.mono_ms);
     }
     for (size_t i = 0; i < c->n_beds; i++) {
         struct dg_bed *b = &c->beds[i];
@@ -261,7 +291,7 @@ int dg_core_load(dg_core *c, const uint8_t *blob, size_t len, struct dg_now now)
     c->next_alert = h.next_alert;
     c->next_command = h.next_command;
     c->event_seq = h.event_seq;
-    c->duplicates = h.duplicates;
-    rebase(c, now);
+    c->counters = h.counters;
+    rebase(c, &h, now);
     return 0;
 }

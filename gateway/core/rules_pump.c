@@ -8,7 +8,10 @@
  *
  *   pre-start  the pump reports PROGRAMMED, or this message is the one that
  *              says RUNNING after a message that did not (a start or a
- *              resume). programmed-dose, weight, concentration,
+ *              resume), or the program changed during the session (drug,
+ *              care area, concentration, programmed dose or weight: a
+ *              re-check, judged like a new program). programmed-dose,
+ *              weight, concentration,
  *              unknown-drug, no-program, dose-24h (prior sessions plus the
  *              programmed dose), sessions and the baseline blood pressure
  *              (rules_vitals.c) are judged here. Their hard tiers stop the
@@ -29,8 +32,15 @@
  *              A new session on the pump does the same before it is judged,
  *              so one session's alerts never become the next one's updates.
  *
+ * weight-change: a patient weight edited once the session has run. The
+ * weight belongs to the patient and the dose already given was computed for
+ * the old one, so a mid-infusion edit is a typo or the wrong patient: high
+ * technical, pause. The rate and dose rules keep using the weight the
+ * session started with (dg_pump_weight_kg) until a clinician resets the
+ * alert; the reset adopts the program's weight and re-checks it.
+ *
  * A latched alert (one whose pause or stop went out) ignores all of this
- * until a clinician resets it (alerts.c).
+ * until a clinician resets it (alerts.c), and holds its pump meanwhile.
  */
 #include <math.h>
 #include <stdio.h>
@@ -49,10 +59,13 @@ struct eval {
     struct dg_bed *b;
     const struct dg_telemetry *t;
     const struct dg_drug *d; /* NULL: no program, or no library entry for it */
+    const struct dg_trust *tr;
     struct dg_now now;
+    double weight_kg;  /* what the rate and dose rules divide by (0 = none) */
     bool running;      /* the pump reports RUNNING */
     bool starting;     /* ... and the previous message of this session did not */
-    bool prestart;     /* PROGRAMMED, or starting */
+    bool prestart;     /* PROGRAMMED, or starting, or a re-check */
+    bool recheck;      /* the program changed during the session */
     bool live;         /* the session has run and the pump still reports it */
     uint64_t cmd_mark; /* c->next_command when the message arrived */
     int rc;            /* the first error */
@@ -62,7 +75,7 @@ struct eval {
 static const char *const families[] = {
     "rate",          "session-dose",  "dose-24h",        "bolus",
     "dose-mismatch", "concentration", "programmed-dose", "weight",
-    "unknown-drug",  "no-program",    "sessions",
+    "unknown-drug",  "no-program",    "sessions",        "weight-change",
 };
 
 static void keep_error(struct eval *x, int rc)
@@ -141,9 +154,10 @@ static void set_prestart(struct eval *x, const char *condition, const struct dg_
 
 /* ------------------------------------------------------------ history */
 
-/* The patient's other sessions, seen from this message's device time. A
-   session counts in a window when it started no longer ago than the window
-   (a start after this message's time counts too: clocks differ). */
+/* The patient's other sessions, seen from this message's corrected time
+   (every pump's clock on the gateway's timeline, trust.c). A session counts
+   in a window when it started no longer ago than the window (a start after
+   this message's time counts too). */
 struct history {
     double dose_24h_mg_per_kg; /* sum over sessions started in the last 24 h */
     int n_7d;                  /* sessions started in the last 7 days */
@@ -151,18 +165,17 @@ struct history {
     double hours_since_last; /* since the latest start */
 };
 
-static void patient_history(const dg_core *c, const struct dg_telemetry *t, struct history *h)
+static void patient_history(const dg_core *c, const struct dg_telemetry *t, uint64_t clin_ms,
+                            struct history *h)
 {
     memset(h, 0, sizeof *h);
     if (!t->patient_ref[0]) return;
-    const struct dg_patient *pt = NULL;
-    for (size_t i = 0; i < c->n_patients && !pt; i++)
-        if (strcmp(c->patients[i].ref, t->patient_ref) == 0) pt = &c->patients[i];
+    const struct dg_patient *pt = dg_patient_find(c, t->patient_ref);
     if (!pt) return;
     for (size_t i = 0; i < pt->n_sessions; i++) {
         const struct dg_session_rec *r = &pt->sessions[i];
         if (strcmp(r->session_id, t->session_id) == 0) continue;
-        double age_ms = (double)t->device_time_ms - (double)r->start_device_ms;
+        double age_ms = (double)clin_ms - (double)r->start_clin_ms;
         if (age_ms <= DAY_MS) h->dose_24h_mg_per_kg += r->dose_mg_per_kg;
         if (age_ms <= 7 * DAY_MS) h->n_7d++;
         double hours = age_ms > 0 ? age_ms / HOUR_MS : 0;
@@ -329,11 +342,6 @@ static void rule_sessions(struct eval *x, const struct history *h)
 
 /* ------------------------------------------------------------ dose */
 
-static double weight_kg(const struct dg_telemetry *t)
-{
-    return t->has_program && t->program.patient_weight_kg > 0 ? t->program.patient_weight_kg : 0;
-}
-
 /* dose-24h: the patient's other sessions started in the last 24 h plus
    this one > hard. Before start "this one" is the programmed dose and the
    session is refused (stop on start); once it has run it is the dose
@@ -346,7 +354,7 @@ static void rule_dose_24h(struct eval *x, const struct history *h)
 {
     const struct dg_drug *d = x->d;
     double hard = d->rolling_24h_dose_mg_per_kg_hard;
-    double w = weight_kg(x->t);
+    double w = x->weight_kg;
     double prog = x->t->program.dose_mg_per_kg;
     double session = x->live && w > 0 ? dg_pump_session_dose_mg(x->p, x->t) / w : 0;
     double planned = h->dose_24h_mg_per_kg + prog;
@@ -386,7 +394,7 @@ static void rule_dose_24h(struct eval *x, const struct history *h)
 static void rule_session_dose(struct eval *x)
 {
     const struct dg_limit *lim = &x->d->session_dose_mg_per_kg;
-    double w = weight_kg(x->t);
+    double w = x->weight_kg;
     double dose = x->live && w > 0 ? dg_pump_session_dose_mg(x->p, x->t) / w : 0;
     bool hard = lim->hard > 0 && dose > lim->hard;
     bool soft = !hard && lim->soft > 0 && dose > lim->soft;
@@ -426,7 +434,7 @@ static void rule_bolus(struct eval *x)
         set(x, "bolus", NULL);
         return;
     }
-    double w = weight_kg(t);
+    double w = x->weight_kg;
     double mg_per_kg = w > 0 ? t->bolus_dose_mg / w : 0;
     char src[DG_ID_MAX * 2], msg[DG_TEXT_MAX];
     snprintf(msg, sizeof msg, "%u bolus(es), %.3f mg/kg, this session: no bolus allowed",
@@ -447,7 +455,7 @@ static void rule_bolus(struct eval *x)
 static void rule_dose_mismatch(struct eval *x)
 {
     const struct dg_liveness *l = &x->c->lib->liveness;
-    double w = weight_kg(x->t);
+    double w = x->weight_kg;
     bool judged =
         x->live && w > 0 && (l->dose_mismatch_rel_pct > 0 || l->dose_mismatch_abs_mg_per_kg > 0);
     double pump = x->t->dose_infused_mg - x->t->bolus_dose_mg;
@@ -477,12 +485,12 @@ static void rule_dose_mismatch(struct eval *x)
 
 /* ------------------------------------------------------------ rate */
 
-/* Infusion rate in mg/kg/h, or NAN if the program does not say. */
-static double rate_mg_per_kg_h(const struct dg_telemetry *t)
+/* Infusion rate in mg/kg/h for weight_kg, or NAN if it cannot be computed. */
+static double rate_mg_per_kg_h(const struct dg_telemetry *t, double weight_kg)
 {
     const struct dg_program *p = &t->program;
-    if (!t->has_program || p->patient_weight_kg <= 0 || p->concentration_mg_per_ml <= 0) return NAN;
-    return t->rate_ml_per_h * p->concentration_mg_per_ml / p->patient_weight_kg;
+    if (!t->has_program || !(weight_kg > 0) || !(p->concentration_mg_per_ml > 0)) return NAN;
+    return t->rate_ml_per_h * p->concentration_mg_per_ml / weight_kg;
 }
 
 /* rate: soft (medium) and hard (high + the entry's action) while running. */
@@ -494,7 +502,7 @@ static void rule_rate(struct eval *x)
         set(x, "rate", NULL);
         return;
     }
-    double rate = rate_mg_per_kg_h(x->t);
+    double rate = rate_mg_per_kg_h(x->t, x->weight_kg);
     const struct dg_limit *lim = &d->rate_mg_per_kg_h;
     bool hard = !isnan(rate) && lim->hard > 0 && rate > lim->hard;
     bool soft = !isnan(rate) && !hard && lim->soft > 0 && rate > lim->soft;
@@ -512,6 +520,40 @@ static void rule_rate(struct eval *x)
     set(x, "rate", &f);
 }
 
+/* ------------------------------------------------------------ program edits */
+
+/* Did the program change between the previous message of this session and
+   this one, in anything a pre-start check looks at? */
+static bool program_changed(const struct dg_telemetry *a, const struct dg_telemetry *b)
+{
+    if (a->has_program != b->has_program) return true;
+    if (!a->has_program) return false;
+    const struct dg_program *x = &a->program, *y = &b->program;
+    return strcmp(x->drug_code, y->drug_code) != 0 || strcmp(x->care_area, y->care_area) != 0 ||
+           x->concentration_mg_per_ml != y->concentration_mg_per_ml ||
+           x->dose_mg_per_kg != y->dose_mg_per_kg || x->patient_weight_kg != y->patient_weight_kg;
+}
+
+/* weight-change (see the top of the file). */
+static void rule_weight_change(struct eval *x)
+{
+    const struct dg_telemetry *t = x->t;
+    double trusted = x->p->trusted_weight_kg;
+    double w = t->has_program ? t->program.patient_weight_kg : 0;
+    if (!x->p->started || !(trusted > 0) || !t->has_program || fabs(w - trusted) < 1e-9) {
+        set(x, "weight-change", NULL);
+        return;
+    }
+    char msg[DG_TEXT_MAX];
+    snprintf(msg, sizeof msg,
+             "patient weight edited from %.1f to %.1f kg during the session: rate and dose rules "
+             "keep %.1f kg until a clinician resets this alert",
+             trusted, w, trusted);
+    struct dg_finding f = finding(x, DG_KIND_TECHNICAL, DG_PRIO_HIGH, DG_ACTION_PAUSE, w, trusted,
+                                  "kg", "program.patient_weight_kg", msg);
+    set(x, "weight-change", &f);
+}
+
 /* ------------------------------------------------------------ entry */
 
 static void clear_all(struct eval *x)
@@ -521,13 +563,26 @@ static void clear_all(struct eval *x)
 }
 
 int dg_rules_pump(dg_core *c, struct dg_pump *p, struct dg_bed *b, const struct dg_telemetry *t,
-                  struct dg_now now)
+                  const struct dg_trust *tr, struct dg_now now)
 {
     bool same_session = p->have_last && strcmp(p->last.session_id, t->session_id) == 0;
-    struct eval x = {.c = c, .p = p, .b = b, .t = t, .now = now, .cmd_mark = c->next_command};
+    struct eval x = {
+        .c = c, .p = p, .b = b, .t = t, .tr = tr, .now = now, .cmd_mark = c->next_command};
     x.running = t->state == DG_PUMP_RUNNING;
     x.starting = x.running && !(same_session && p->last.state == DG_PUMP_RUNNING);
-    x.prestart = t->state == DG_PUMP_PROGRAMMED || x.starting;
+    /* A re-check needs a program to check, on a session that is still on. */
+    bool on = t->has_program && t->state != DG_PUMP_IDLE && t->state != DG_PUMP_UNSPECIFIED;
+    x.recheck = on && p->started && same_session && program_changed(&p->last, t);
+    if (p->weight_adopt) {
+        /* A clinician reset the weight change: the program's weight is the
+           patient's now, checked like a new program. */
+        p->weight_adopt = false;
+        if (t->has_program && t->program.patient_weight_kg > 0)
+            p->trusted_weight_kg = t->program.patient_weight_kg;
+        x.recheck = on && p->started;
+    }
+    x.prestart = t->state == DG_PUMP_PROGRAMMED || x.starting || x.recheck;
+    x.weight_kg = dg_pump_weight_kg(p, t);
     x.live = p->started && t->state != DG_PUMP_IDLE && t->state != DG_PUMP_UNSPECIFIED;
     x.d =
         t->has_program ? dg_druglib_find(c->lib, t->program.drug_code, t->program.care_area) : NULL;
@@ -544,7 +599,7 @@ int dg_rules_pump(dg_core *c, struct dg_pump *p, struct dg_bed *b, const struct 
     rule_unknown_drug(&x);
     if (x.prestart) {
         uint64_t before = c->next_command;
-        keep_error(&x, dg_rules_baseline(c, b, p, t, now));
+        keep_error(&x, dg_rules_baseline(c, b, p, t, tr->clin_ms, now));
         if (c->next_command != before && p->pending.active && p->pending.action == DG_CMD_STOP)
             p->refused = true;
     }
@@ -556,7 +611,8 @@ int dg_rules_pump(dg_core *c, struct dg_pump *p, struct dg_bed *b, const struct 
     }
 
     struct history h;
-    patient_history(c, t, &h);
+    patient_history(c, t, tr->clin_ms, &h);
+    rule_weight_change(&x);
     rule_programmed_dose(&x);
     rule_weight(&x);
     rule_concentration(&x);

@@ -14,13 +14,20 @@
  *   bp-rise, blood-pressure       on each new NIBP reading
  *   baseline-bp                   before start (dg_rules_baseline)
  *
- * Applicability: while the bed's pump runs, and during the observation
- * period after it (b->observe_until_ms, device timeline). Outside it the
- * non-latched families clear and the condition delays start again.
+ * Applicability: while a pump runs on the bed, and during the observation
+ * period after it (b->observe_until_clin_ms, corrected times). Outside it
+ * the non-latched families clear and the condition delays start again.
  *
- * Time: condition delays and the two-readings window are measured on the
- * device timeline (message timestamps), never on the gateway's clock, so a
- * simulator running faster than real time exercises them faithfully.
+ * Sources and actions: each monitor is its own source (its own alerts and
+ * condition delays); a critical tier's pause or stop goes to every pump
+ * running on the bed, never an idle one, never another bed's (alerts.c).
+ *
+ * Time: condition delays are measured on the monitor's own clock (message
+ * timestamps), never on the gateway's, so a simulator running faster than
+ * real time exercises them faithfully; a step of that clock judged a jump
+ * (trust.c) restarts a delay instead of satisfying it. The two-readings
+ * window, the baseline's age and the observation period compare readings
+ * and starts of different devices, so they use corrected times.
  * An absent or invalid measurement changes nothing: it neither raises,
  * clears nor restarts a condition delay.
  */
@@ -39,8 +46,10 @@ struct sample_ctx {
     dg_core *c;
     struct dg_bed *b;
     const char *source;      /* the monitor id */
-    const char *patient_ref; /* of the bed's pump, "" if none */
+    const char *patient_ref; /* of the pump that last ran on the bed, "" if none */
     uint64_t device_ms;      /* the sample's device time */
+    uint64_t clin_ms;        /* ... corrected */
+    bool jumped;             /* the monitor's clock jumped on this sample */
     struct dg_now now;
 };
 
@@ -49,7 +58,7 @@ static bool usable(const struct dg_measurement *m)
     return m->present && m->valid && isfinite(m->value);
 }
 
-/* A vitals finding; the action (if any) goes to the bed's pump. */
+/* A vitals finding; the action (if any) goes to every pump running on the bed. */
 static struct dg_finding finding(const struct sample_ctx *x, enum dg_priority prio,
                                  enum dg_alert_kind kind, enum dg_alert_action action, double value,
                                  double limit, const char *unit, const char *key, const char *msg)
@@ -63,7 +72,7 @@ static struct dg_finding finding(const struct sample_ctx *x, enum dg_priority pr
         .unit = unit,
         .limit_source = key,
         .message = msg,
-        .pump_id = x->b->pump_id,
+        .pump_id = "",
         .patient_ref = x->patient_ref,
         .device_time_ms = x->device_ms,
     };
@@ -73,16 +82,16 @@ static struct dg_finding finding(const struct sample_ctx *x, enum dg_priority pr
 /*
  * Condition delay: *since_ms is the device time of the first sample of the
  * current unbroken run of violating samples (0 = none). True once the run
- * has lasted delay_s. A device clock that steps back restarts the run
- * (elapsed time would otherwise be negative).
+ * has lasted delay_s. A clock that jumped (either way) restarts the run at
+ * this sample: a jump never satisfies a delay.
  */
-static bool held(uint64_t *since_ms, bool violates, uint64_t t_ms, double delay_s)
+static bool held(uint64_t *since_ms, bool violates, uint64_t t_ms, double delay_s, bool jumped)
 {
     if (!violates) {
         *since_ms = 0;
         return false;
     }
-    if (*since_ms == 0 || t_ms < *since_ms) *since_ms = t_ms;
+    if (*since_ms == 0 || t_ms < *since_ms || jumped) *since_ms = t_ms;
     return (double)(t_ms - *since_ms) >= delay_s * 1000.0;
 }
 
@@ -118,7 +127,7 @@ static int eval_band(const struct sample_ctx *x, const struct band *r,
     /* The delay keeps counting through a critical value (it violates the
        warning band too), so a value falling back from critical to warning
        after the delay deescalates instead of clearing. */
-    bool warned = held(since_ms, warn_low || warn_high, x->device_ms, r->warn_delay_s);
+    bool warned = held(since_ms, warn_low || warn_high, x->device_ms, r->warn_delay_s, x->jumped);
 
     char msg[DG_TEXT_MAX];
     struct dg_finding f;
@@ -143,7 +152,7 @@ static int eval_band(const struct sample_ctx *x, const struct band *r,
 }
 
 static int rules_continuous(const struct sample_ctx *x, const struct dg_vitals_rules *vr,
-                            const struct dg_vitals *v)
+                            struct dg_monitor *m, const struct dg_vitals *v)
 {
     const struct band hr = {
         .condition = "heart-rate",
@@ -185,10 +194,9 @@ static int rules_continuous(const struct sample_ctx *x, const struct dg_vitals_r
         .warn_low_key = "vitals.resp_rate.warn_low_bpm",
         .warn_high_key = "vitals.resp_rate.warn_high_bpm",
     };
-    struct dg_bed *b = x->b;
-    int rc = eval_band(x, &hr, &v->heart_rate_bpm, &b->hr_warn_since_ms);
-    if (rc == 0) rc = eval_band(x, &spo2, &v->spo2_pct, &b->spo2_warn_since_ms);
-    if (rc == 0) rc = eval_band(x, &rr, &v->resp_rate_bpm, &b->rr_warn_since_ms);
+    int rc = eval_band(x, &hr, &v->heart_rate_bpm, &m->hr_warn_since_ms);
+    if (rc == 0) rc = eval_band(x, &spo2, &v->spo2_pct, &m->spo2_warn_since_ms);
+    if (rc == 0) rc = eval_band(x, &rr, &v->resp_rate_bpm, &m->rr_warn_since_ms);
     return rc;
 }
 
@@ -228,7 +236,8 @@ static bool above_high(const struct dg_vitals_rules *vr, double sys, double dia)
 /*
  * blood-pressure: one reading above severe -> high + severe action (stop);
  * a reading above high with an earlier one also above high no more than
- * high_window_min before it (device time) -> high + high action (pause).
+ * high_window_min before it (corrected times: the readings may come from
+ * different monitors) -> high + high action (pause).
  * A single reading above high but not severe raises nothing: it needs
  * confirming by a second reading (the monitor cycles again within minutes),
  * so a cuff artefact cannot pause an infusion.
@@ -261,8 +270,8 @@ static int rule_blood_pressure(const struct sample_ctx *x, const struct dg_vital
     double window_ms = vr->bp_high_window_min * 60000.0;
     for (size_t i = b->n_nibp > 0 ? b->n_nibp - 1 : 0; i-- > 0;) {
         const struct dg_nibp *n = &b->nibp[i];
-        if (n->device_ms >= x->device_ms) continue;
-        if ((double)(x->device_ms - n->device_ms) > window_ms) break;
+        if (n->clin_ms >= x->clin_ms) continue;
+        if ((double)(x->clin_ms - n->clin_ms) > window_ms) break;
         if (above_high(vr, n->sys, n->dia)) {
             prev = n;
             break;
@@ -274,7 +283,7 @@ static int rule_blood_pressure(const struct sample_ctx *x, const struct dg_vital
     snprintf(msg, sizeof msg,
              "blood pressure %.0f/%.0f mmHg above %.0f/%.0f on two readings %.1f min apart", sys,
              dia, vr->bp_high_sys_mmhg, vr->bp_high_dia_mmhg,
-             (double)(x->device_ms - prev->device_ms) / 60000.0);
+             (double)(x->clin_ms - prev->clin_ms) / 60000.0);
     f = finding(x, DG_PRIO_HIGH, DG_KIND_PHYSIOLOGICAL, vr->bp_high_action, hi_sys ? sys : dia,
                 hi_sys ? vr->bp_high_sys_mmhg : vr->bp_high_dia_mmhg, "mmHg",
                 hi_sys ? "vitals.blood_pressure.high_sys_mmhg"
@@ -285,12 +294,17 @@ static int rule_blood_pressure(const struct sample_ctx *x, const struct dg_vital
 
 /* ------------------------------------------------------------ entry points */
 
-/* True when the bed's pump is about to start (programmed or idle): then
+/* True when a pump of the bed is about to start (programmed): then
    baseline-bp belongs to dg_rules_baseline(), not to the window's end. */
 static bool pre_start(dg_core *c, const struct dg_bed *b)
 {
-    const struct dg_pump *p = b->pump_id[0] ? dg_pump_find(c, b->pump_id) : NULL;
-    return p && (p->state == DG_PUMP_PROGRAMMED || p->state == DG_PUMP_IDLE);
+    for (size_t i = 0; i < c->n_pumps; i++) {
+        const struct dg_pump *p = &c->pumps[i];
+        if (strcmp(p->bed_id, b->id) == 0 &&
+            (p->state == DG_PUMP_PROGRAMMED || p->state == DG_PUMP_IDLE))
+            return true;
+    }
+    return false;
 }
 
 /* Outside the infusion and its observation period: clear what is not
@@ -298,38 +312,36 @@ static bool pre_start(dg_core *c, const struct dg_bed *b)
    condition delays. */
 static int leave_window(dg_core *c, struct dg_monitor *m, struct dg_bed *b, struct dg_now now)
 {
-    b->hr_warn_since_ms = b->spo2_warn_since_ms = b->rr_warn_since_ms = 0;
+    m->hr_warn_since_ms = m->spo2_warn_since_ms = m->rr_warn_since_ms = 0;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof vitals_families / sizeof vitals_families[0]; i++)
         rc = dg_alert_set(c, b, vitals_families[i], m->id, NULL, now);
     /* A baseline warning belongs to the infusion it preceded; it ends with
-       its observation period (its source is the bed when it was raised
-       before any monitor reported). */
-    if (rc == 0 && !pre_start(c, b)) {
-        rc = dg_alert_set(c, b, "baseline-bp", m->id, NULL, now);
-        if (rc == 0) rc = dg_alert_set(c, b, "baseline-bp", b->id, NULL, now);
-    }
+       its observation period. */
+    if (rc == 0 && !pre_start(c, b) && !b->baseline_due_clin_ms)
+        rc = dg_alert_set(c, b, "baseline-bp", b->id, NULL, now);
     return rc;
 }
 
 int dg_rules_vitals(dg_core *c, struct dg_monitor *m, struct dg_bed *b, const struct dg_vitals *v,
-                    struct dg_now now)
+                    const struct dg_trust *tr, struct dg_now now)
 {
     const struct dg_vitals_rules *vr = &c->lib->vitals;
-    bool applies =
-        b->infusing || (b->observe_until_ms != 0 && v->device_time_ms <= b->observe_until_ms);
+    bool applies = b->n_running > 0 ||
+                   (b->observe_until_clin_ms != 0 && tr->clin_ms <= b->observe_until_clin_ms);
     if (!applies) return leave_window(c, m, b, now);
 
-    const struct dg_pump *p = b->pump_id[0] ? dg_pump_find(c, b->pump_id) : NULL;
     struct sample_ctx x = {
         .c = c,
         .b = b,
         .source = m->id,
-        .patient_ref = p ? p->patient_ref : "",
+        .patient_ref = b->patient_ref,
         .device_ms = v->device_time_ms,
+        .clin_ms = tr->clin_ms,
+        .jumped = tr->jump_ms != 0,
         .now = now,
     };
-    int rc = rules_continuous(&x, vr, v);
+    int rc = rules_continuous(&x, vr, m, v);
     if (rc == 0 && usable(&v->systolic_mmhg) && usable(&v->diastolic_mmhg)) {
         double sys = v->systolic_mmhg.value, dia = v->diastolic_mmhg.value;
         rc = rule_bp_rise(&x, vr, sys, dia);
@@ -338,50 +350,32 @@ int dg_rules_vitals(dg_core *c, struct dg_monitor *m, struct dg_bed *b, const st
     return rc;
 }
 
+/* ------------------------------------------------------------ baseline */
+
 /*
- * baseline-bp. Called by the pump rules while a session is programmed and
- * when it starts running. Only the session's first start counts (p->started
- * was set by this very message): a resume after a pause keeps the baseline
- * taken before the drug first flowed, and calling again for the same start
- * changes nothing.
+ * Judge reading n as the baseline of the start of pump_id (source: the
+ * bed). No reading: the "no baseline" warning. Critical: high + the
+ * library's action (stop: the session is refused), sent to pump_id.
  */
-int dg_rules_baseline(dg_core *c, struct dg_bed *b, struct dg_pump *p, const struct dg_telemetry *t,
-                      struct dg_now now)
+static int judge_baseline(dg_core *c, struct dg_bed *b, const struct dg_nibp *n, struct dg_pump *p,
+                          const char *pump_id, const char *patient_ref, uint64_t device_ms,
+                          struct dg_now now)
 {
     const struct dg_vitals_rules *vr = &c->lib->vitals;
-    bool starting = t->state == DG_PUMP_RUNNING;
-    if (starting && !(p->started && p->start_device_ms == t->device_time_ms)) return 0;
-    if (!starting && t->state != DG_PUMP_PROGRAMMED) return 0;
-
-    /* The latest NIBP, if no older than max_age_min before this message (a
-       reading stamped after it by a monitor whose clock runs ahead counts). */
-    const struct dg_nibp *n = b->n_nibp ? &b->nibp[b->n_nibp - 1] : NULL;
-    double max_age_ms = vr->baseline_max_age_min * 60000.0;
-    if (n && max_age_ms > 0 && n->device_ms < t->device_time_ms &&
-        (double)(t->device_time_ms - n->device_ms) > max_age_ms)
-        n = NULL;
-    if (starting) {
-        b->have_baseline = n != NULL;
-        if (n) b->baseline = *n;
-    }
-
-    const char *src = b->monitor_id[0] ? b->monitor_id : b->id;
     struct sample_ctx x = {
         .c = c,
         .b = b,
-        .source = src,
-        .patient_ref = t->patient_ref,
-        .device_ms = t->device_time_ms,
+        .source = b->id,
+        .patient_ref = patient_ref,
+        .device_ms = device_ms,
         .now = now,
     };
     char msg[DG_TEXT_MAX];
     struct dg_finding f;
     if (!n) {
-        /* While programmed there may still be time to take one: only a start
-           without a baseline is an alert. */
-        if (!starting) return dg_alert_set(c, b, "baseline-bp", src, NULL, now);
-        snprintf(msg, sizeof msg, "infusion started without a blood pressure in the last %.0f min",
-                 vr->baseline_max_age_min);
+        snprintf(msg, sizeof msg,
+                 "infusion started without a blood pressure in the last %.0f min%s",
+                 vr->baseline_max_age_min, vr->baseline_grace_min > 0 ? " or soon after" : "");
         f = finding(&x, DG_PRIO_MEDIUM, DG_KIND_TECHNICAL, DG_ACTION_NONE, 0,
                     vr->baseline_max_age_min, "min", "vitals.baseline.max_age_min", msg);
     } else {
@@ -400,7 +394,7 @@ int dg_rules_baseline(dg_core *c, struct dg_bed *b, struct dg_pump *p, const str
                 crit_sys ? "vitals.baseline.crit_sys_mmhg" : "vitals.baseline.crit_dia_mmhg", msg);
             /* Stop on start: the session is refused before (or as) the drug
                flows. */
-            if (vr->baseline_crit_action != DG_ACTION_NONE) p->refused = true;
+            if (p && vr->baseline_crit_action != DG_ACTION_NONE) p->refused = true;
         } else if (warn_sys || warn_dia) {
             snprintf(msg, sizeof msg,
                      "baseline blood pressure %.0f/%.0f mmHg at or above %.0f/%.0f", n->sys, n->dia,
@@ -411,9 +405,68 @@ int dg_rules_baseline(dg_core *c, struct dg_bed *b, struct dg_pump *p, const str
                 warn_sys ? vr->baseline_warn_sys_mmhg : vr->baseline_warn_dia_mmhg, "mmHg",
                 warn_sys ? "vitals.baseline.warn_sys_mmhg" : "vitals.baseline.warn_dia_mmhg", msg);
         } else {
-            return dg_alert_set(c, b, "baseline-bp", src, NULL, now);
+            return dg_alert_set(c, b, "baseline-bp", b->id, NULL, now);
         }
     }
-    f.pump_id = p->id; /* the action goes to the pump about to start */
-    return dg_alert_set(c, b, "baseline-bp", src, &f, now);
+    f.pump_id = pump_id; /* the action goes to the pump about to start */
+    return dg_alert_set(c, b, "baseline-bp", b->id, &f, now);
+}
+
+/*
+ * baseline-bp. Called by the pump rules while a session is programmed and
+ * when it starts running. Only the session's first start counts (p->started
+ * was set by this very message): a resume after a pause keeps the baseline
+ * taken before the drug first flowed, and calling again for the same start
+ * changes nothing. A start without a reading waits baseline_grace_min
+ * (gateway timeline) for one before it warns.
+ */
+int dg_rules_baseline(dg_core *c, struct dg_bed *b, struct dg_pump *p, const struct dg_telemetry *t,
+                      uint64_t clin_ms, struct dg_now now)
+{
+    const struct dg_vitals_rules *vr = &c->lib->vitals;
+    bool starting = t->state == DG_PUMP_RUNNING;
+    if (starting && !(p->started && p->start_device_ms == t->device_time_ms)) return 0;
+    if (!starting && t->state != DG_PUMP_PROGRAMMED) return 0;
+
+    /* The latest NIBP, if no older than max_age_min before this message (a
+       reading stamped after it counts: it was taken around the start). */
+    const struct dg_nibp *n = b->n_nibp ? &b->nibp[b->n_nibp - 1] : NULL;
+    double max_age_ms = vr->baseline_max_age_min * 60000.0;
+    if (n && max_age_ms > 0 && n->clin_ms < clin_ms && (double)(clin_ms - n->clin_ms) > max_age_ms)
+        n = NULL;
+    if (starting) {
+        b->have_baseline = n != NULL;
+        if (n) b->baseline = *n;
+        b->baseline_due_clin_ms = 0;
+        if (!n && vr->baseline_grace_min > 0) {
+            /* Wait for one: the first reading in the grace is the baseline. */
+            b->baseline_due_clin_ms = clin_ms + (uint64_t)(vr->baseline_grace_min * 60000.0);
+            dg_copy_str(b->baseline_pump, sizeof b->baseline_pump, p->id);
+            dg_copy_str(b->baseline_patient, sizeof b->baseline_patient, t->patient_ref);
+            return dg_alert_set(c, b, "baseline-bp", b->id, NULL, now);
+        }
+    } else if (!n) {
+        /* While programmed there may still be time to take one: only a start
+           without a baseline is an alert. */
+        return dg_alert_set(c, b, "baseline-bp", b->id, NULL, now);
+    }
+    return judge_baseline(c, b, n, p, p->id, t->patient_ref, t->device_time_ms, now);
+}
+
+int dg_rules_baseline_late(dg_core *c, struct dg_bed *b, const char *monitor_id, uint64_t device_ms,
+                           struct dg_now now)
+{
+    (void)monitor_id;
+    const struct dg_nibp *n = &b->nibp[b->n_nibp - 1];
+    b->have_baseline = true;
+    b->baseline = *n;
+    b->baseline_due_clin_ms = 0;
+    struct dg_pump *p = dg_pump_find(c, b->baseline_pump);
+    return judge_baseline(c, b, n, p, b->baseline_pump, b->baseline_patient, device_ms, now);
+}
+
+int dg_rules_baseline_missing(dg_core *c, struct dg_bed *b, struct dg_now now)
+{
+    b->baseline_due_clin_ms = 0;
+    return judge_baseline(c, b, NULL, NULL, b->baseline_pump, b->baseline_patient, 0, now);
 }

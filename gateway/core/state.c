@@ -2,7 +2,8 @@
  * state.c — the core's tables: pumps, monitors, beds and patients.
  *
  * Small arrays searched linearly: a clinic has tens of chairs. Each entry is
- * created on first sight and lives as long as the core.
+ * created on first sight (of a device the shell has already let through its
+ * identity check) and lives as long as the core.
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,11 +73,11 @@ void dg_core_free(dg_core *c)
 
 void dg_core_stats(const dg_core *c, struct dg_core_stats *out)
 {
-    memset(out, 0, sizeof *out);
+    *out = c->counters;
     out->pumps = (uint32_t)c->n_pumps;
     out->monitors = (uint32_t)c->n_monitors;
     out->beds = (uint32_t)c->n_beds;
-    out->duplicates = c->duplicates;
+    out->active_alerts = 0;
     for (size_t i = 0; i < c->n_beds; i++)
         out->active_alerts += (uint32_t)c->beds[i].n_alerts;
 }
@@ -93,6 +94,25 @@ struct dg_pump *dg_pump_find(dg_core *c, const char *id)
     for (size_t i = 0; i < c->n_pumps; i++)
         if (strcmp(c->pumps[i].id, id) == 0) return &c->pumps[i];
     return NULL;
+}
+
+struct dg_monitor *dg_monitor_find(dg_core *c, const char *id)
+{
+    for (size_t i = 0; i < c->n_monitors; i++)
+        if (strcmp(c->monitors[i].id, id) == 0) return &c->monitors[i];
+    return NULL;
+}
+
+const struct dg_patient *dg_patient_find(const dg_core *c, const char *ref)
+{
+    for (size_t i = 0; i < c->n_patients; i++)
+        if (strcmp(c->patients[i].ref, ref) == 0) return &c->patients[i];
+    return NULL;
+}
+
+const struct dg_input_note *dg_core_note(const dg_core *c)
+{
+    return &c->note;
 }
 
 struct dg_bed *dg_bed_get(dg_core *c, const char *id)
@@ -119,8 +139,8 @@ struct dg_pump *dg_pump_get(dg_core *c, const char *id)
 
 struct dg_monitor *dg_monitor_get(dg_core *c, const char *id)
 {
-    for (size_t i = 0; i < c->n_monitors; i++)
-        if (strcmp(c->monitors[i].id, id) == 0) return &c->monitors[i];
+    struct dg_monitor *found = dg_monitor_find(c, id);
+    if (found) return found;
     if (grow((void **)&c->monitors, &c->cap_monitors, c->n_monitors + 1, sizeof *c->monitors) != 0)
         return NULL;
     struct dg_monitor *m = &c->monitors[c->n_monitors++];

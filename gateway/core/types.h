@@ -155,6 +155,7 @@ struct dg_alert {
     bool latched;
     bool acknowledged;
     uint32_t resumes; /* times a held pump ran again under this latch (core use) */
+    bool bed_wide;    /* its action goes to every pump running on the bed (core use) */
     uint64_t raised_time_ms;
     uint64_t device_time_ms;
     char message[DG_TEXT_MAX];

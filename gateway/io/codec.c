@@ -80,7 +80,7 @@ static const char *const reject_names[DG_REJECT__COUNT] = {
     [DG_REJECT_MISSING] = "missing",     [DG_REJECT_TOO_LONG] = "too_long",
     [DG_REJECT_BAD_VALUE] = "bad_value", [DG_REJECT_ID_MISMATCH] = "id_mismatch",
     [DG_REJECT_TOPIC] = "topic",         [DG_REJECT_DUPLICATE] = "duplicate",
-    [DG_REJECT_FLOOD] = "flood",
+    [DG_REJECT_FLOOD] = "flood",         [DG_REJECT_IDENTITY] = "identity",
 };
 
 const char *dg_reject_name(enum dg_reject r)
@@ -239,6 +239,16 @@ static int check_seq(uint64_t seq, struct dg_decode_error *err)
 }
 
 /* The payload's device id must equal the id the topic named. */
+/* Sequence numbers are per incarnation: without one a reboot could not be
+   told from a duplicate, so it is required. */
+static int check_incarnation(uint64_t incarnation, struct dg_decode_error *err)
+{
+    if (incarnation == 0)
+        return reject(err, DG_REJECT_MISSING, "incarnation",
+                      "incarnation is 0 or absent; a device must send its boot id");
+    return 0;
+}
+
 static int check_expected(const char *id, const char *expected_id, const char *field,
                           struct dg_decode_error *err)
 {
@@ -307,6 +317,12 @@ static int program_from_pb(const Dosegate__V1__InfusionProgram *p, struct dg_pro
         (rc = check_num(p->duration_min, MAX_DURATION_MIN, "program.duration_min", "min", err)) ||
         (rc = check_num(p->rate_ml_per_h, MAX_RATE_ML_PER_H, "program.rate_ml_per_h", "mL/h", err)))
         return rc;
+    /* The concentration turns every mL into mg (rate, dose): 0 is not a
+       drug, and would blind the rate rule. (Weight 0 is "not entered",
+       which the weight rule refuses at the start.) */
+    if (!(p->concentration_mg_per_ml > 0))
+        return reject(err, DG_REJECT_BAD_VALUE, "program.concentration_mg_per_ml",
+                      "program.concentration_mg_per_ml = 0 mg/mL: no dose can be computed");
     out->concentration_mg_per_ml = p->concentration_mg_per_ml;
     out->patient_weight_kg = p->patient_weight_kg;
     out->dose_mg_per_kg = p->dose_mg_per_kg;
@@ -323,7 +339,7 @@ static int telemetry_from_pb(const Dosegate__V1__PumpTelemetry *m, const char *e
         (rc = check_id(m->pump_id, "pump_id", true, t->pump_id, err)) ||
         (rc = check_expected(t->pump_id, expected_id, "pump_id", err)) ||
         (rc = check_id(m->bed_id, "bed_id", true, t->bed_id, err)) ||
-        (rc = check_seq(m->seq, err)) ||
+        (rc = check_incarnation(m->incarnation, err)) || (rc = check_seq(m->seq, err)) ||
         (rc = check_time(m->device_time_ms, "device_time_ms", true, err)))
         return rc;
 
@@ -353,6 +369,7 @@ static int telemetry_from_pb(const Dosegate__V1__PumpTelemetry *m, const char *e
         return reject(err, DG_REJECT_BAD_VALUE, "bolus_count",
                       "bolus_count = %u is above the ceiling %u", m->bolus_count, MAX_BOLUS_COUNT);
 
+    t->incarnation = m->incarnation;
     t->seq = m->seq;
     t->device_time_ms = m->device_time_ms;
     t->state = (enum dg_pump_state)state;
@@ -412,7 +429,7 @@ static int vitals_from_pb(const Dosegate__V1__VitalsSample *m, const char *expec
         (rc = check_id(m->monitor_id, "monitor_id", true, v->monitor_id, err)) ||
         (rc = check_expected(v->monitor_id, expected_id, "monitor_id", err)) ||
         (rc = check_id(m->bed_id, "bed_id", true, v->bed_id, err)) ||
-        (rc = check_seq(m->seq, err)) ||
+        (rc = check_incarnation(m->incarnation, err)) || (rc = check_seq(m->seq, err)) ||
         (rc = check_time(m->device_time_ms, "device_time_ms", true, err)) ||
         (rc = measurement_from_pb(m->heart_rate_bpm, MAX_HEART_RATE_BPM, "heart_rate_bpm.value",
                                   "/min", &v->heart_rate_bpm, err)) ||
@@ -429,6 +446,7 @@ static int vitals_from_pb(const Dosegate__V1__VitalsSample *m, const char *expec
         (rc = measurement_from_pb(m->etco2_mmhg, MAX_ETCO2_MMHG, "etco2_mmhg.value", "mmHg",
                                   &v->etco2_mmhg, err)))
         return rc;
+    v->incarnation = m->incarnation;
     v->seq = m->seq;
     v->device_time_ms = m->device_time_ms;
     return 0;
@@ -642,6 +660,15 @@ static int encode_begin(const void *in, uint8_t **out, size_t *len)
     return in ? 0 : -DG_EINVAL;
 }
 
+/* a's targets as the repeated string field (pointers into a). */
+static size_t target_list(const struct dg_alert *a, char *out[DG_TARGETS_MAX])
+{
+    size_t n = a->n_targets <= DG_TARGETS_MAX ? a->n_targets : DG_TARGETS_MAX;
+    for (size_t i = 0; i < n; i++)
+        out[i] = str_in(a->targets[i]);
+    return n;
+}
+
 int dg_codec_encode_alert(const struct dg_alert_event *ev, uint8_t **out, size_t *len)
 {
     int rc = encode_begin(ev, out, len);
@@ -673,6 +700,9 @@ int dg_codec_encode_alert(const struct dg_alert_event *ev, uint8_t **out, size_t
     m.message = str_in(a->message);
     m.latched = a->latched;
     m.source_id = str_in(a->source_id);
+    char *targets[DG_TARGETS_MAX];
+    m.n_target_pump_ids = target_list(a, targets);
+    m.target_pump_ids = targets;
     return pack_out(&m.base, out, len);
 }
 
@@ -688,10 +718,12 @@ int dg_codec_encode_alarms(const struct dg_alarm_snapshot *snap, uint8_t **out, 
     /* Owned here, freed below: the repeated field's items and pointer array. */
     Dosegate__V1__ActiveAlert *items = NULL;
     Dosegate__V1__ActiveAlert **ptrs = NULL;
+    char **targets = NULL; /* DG_TARGETS_MAX per item */
     if (n > 0) {
         items = dg_calloc(n, sizeof *items);
         ptrs = dg_calloc(n, sizeof *ptrs);
-        if (!items || !ptrs) {
+        targets = dg_calloc(n * DG_TARGETS_MAX, sizeof *targets);
+        if (!items || !ptrs || !targets) {
             rc = -DG_ENOMEM;
             goto fail;
         }
@@ -724,6 +756,8 @@ int dg_codec_encode_alarms(const struct dg_alarm_snapshot *snap, uint8_t **out, 
         it->raised_time_ms = a->raised_time_ms;
         it->message = str_in(a->message);
         it->source_id = str_in(a->source_id);
+        it->target_pump_ids = &targets[i * DG_TARGETS_MAX];
+        it->n_target_pump_ids = target_list(a, it->target_pump_ids);
         ptrs[i] = it;
     }
 
@@ -737,6 +771,7 @@ int dg_codec_encode_alarms(const struct dg_alarm_snapshot *snap, uint8_t **out, 
     m.highest_priority = (Dosegate__V1__AlertPriority)highest;
     rc = pack_out(&m.base, out, len);
 fail:
+    dg_free(targets);
     dg_free(ptrs);
     dg_free(items);
     return rc;
@@ -785,6 +820,16 @@ int dg_codec_encode_status(const struct dg_status *st, uint8_t **out, size_t *le
     m.active_alerts = st->active_alerts;
     m.outbox_backlog = st->outbox_backlog;
     m.store_errors = st->store_errors;
+    m.duplicates_repeated = st->duplicates_repeated;
+    m.duplicates_backwards = st->duplicates_backwards;
+    m.duplicates_stale_incarnation = st->duplicates_stale_incarnation;
+    m.seq_gaps = st->seq_gaps;
+    m.seq_missing = st->seq_missing;
+    m.device_reboots = st->device_reboots;
+    m.clock_jumps = st->clock_jumps;
+    m.identity_refused = st->identity_refused;
+    m.permits_sent = st->permits_sent;
+    m.permits_dropped = st->permits_dropped;
     return pack_out(&m.base, out, len);
 }
 

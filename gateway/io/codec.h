@@ -30,6 +30,7 @@ enum dg_reject {
     DG_REJECT_TOPIC,          /* topic not in the tree */
     DG_REJECT_DUPLICATE, /* already processed (QoS 1 redelivery) — set by the core's caller */
     DG_REJECT_FLOOD, /* the device sends faster than its token bucket allows — set by the shell */
+    DG_REJECT_IDENTITY, /* the device id's kind or the inventory refuses it — set by the shell */
     DG_REJECT__COUNT
 };
 
@@ -72,6 +73,10 @@ struct dg_status {
     uint32_t active_alerts;
     uint64_t outbox_backlog;
     uint64_t store_errors;
+    uint64_t duplicates_repeated, duplicates_backwards, duplicates_stale_incarnation;
+    uint64_t seq_gaps, seq_missing, device_reboots, clock_jumps;
+    uint64_t identity_refused;
+    uint64_t permits_sent, permits_dropped;
 };
 
 /* One sequenced, hash-chained audit record (AuditRecord). */

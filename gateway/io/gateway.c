@@ -89,6 +89,8 @@ struct gw {
     uint64_t rejected[DG_REJECT__COUNT];
     uint64_t published, publish_failed;
     uint64_t alerts_out, commands_out, audit_out, checkpoints_out;
+    uint64_t identity_refused;
+    uint64_t permits_sent, permits_dropped;
 };
 
 /* ------------------------------------------------------------ time */
@@ -223,6 +225,16 @@ static int encode_status(struct gw *g, int online, uint8_t **buf, size_t *len)
         .messages_rejected = g->rejected_total,
         .active_alerts = st.active_alerts,
         .store_errors = g->store_errors,
+        .duplicates_repeated = st.dup_repeated,
+        .duplicates_backwards = st.dup_backwards,
+        .duplicates_stale_incarnation = st.dup_stale_incarnation,
+        .seq_gaps = st.seq_gaps,
+        .seq_missing = st.seq_missing,
+        .device_reboots = st.reboots,
+        .clock_jumps = st.clock_jumps,
+        .identity_refused = g->identity_refused,
+        .permits_sent = g->permits_sent,
+        .permits_dropped = g->permits_dropped,
     };
     if (g->courier) {
         struct dg_courier_stats cs;
@@ -288,6 +300,26 @@ static void sink_alarms(void *ctx, const struct dg_alarm_snapshot *s)
     publish(g, g->clinic, topic, buf, len, 1, TK_ALARMS);
 }
 
+/*
+ * A permit is sent now or never (contract: permits are ephemeral): QoS 0,
+ * straight to the device link, never through the durable outbox, so one
+ * that could not be sent is not replayed after a reconnect or a restart
+ * ahead of newer commands. Its absence is the fail-safe: the pump pauses
+ * itself. Counted as sent or dropped.
+ */
+static void send_permit(struct gw *g, const char *topic, const uint8_t *buf, size_t len,
+                        const char *pump_id)
+{
+    int rc = g->device ? dg_link_publish_now(g->device, topic, buf, len, 0) : -DG_ECLOSED;
+    if (rc == 0) {
+        g->permits_sent++;
+        return;
+    }
+    g->permits_dropped++;
+    DG_DEBUG("command", "msg=\"permit not sent (never replayed)\" pump=%s error=\"%s\"", pump_id,
+             dg_strerror(rc));
+}
+
 static void sink_command(void *ctx, const struct dg_command *cmd)
 {
     struct gw *g = ctx;
@@ -303,6 +335,11 @@ static void sink_command(void *ctx, const struct dg_command *cmd)
     }
     char topic[TOPIC_MAX];
     topic_for(g, topic, DG_TOPIC_COMMAND, cmd->pump_id);
+    if (cmd->action == DG_CMD_PERMIT) {
+        send_permit(g, topic, buf, len, cmd->pump_id);
+        dg_free(buf);
+        return;
+    }
     g->commands_out++;
     publish(g, g->device, topic, buf, len, 0, TK_COMMAND);
 }
@@ -340,6 +377,20 @@ static void reject(struct gw *g, const char *topic, const char *device_id,
     audit_gw(g, security ? "security.identity_mismatch" : "message.rejected", "R",
              security ? DG_OUTCOME_SERIOUS : DG_OUTCOME_MINOR, DG_PART_DEVICE,
              device_id && device_id[0] ? device_id : "unknown", "message", topic, detail);
+}
+
+/* What the core noticed about a device message it processed: a reboot, a
+   sequence gap, a clock jump (each also counted and audited by the core). */
+static void log_note(const char *topic, const char *id, const struct dg_input_note *n)
+{
+    if (n->reboot) DG_INFO("input", "msg=\"device restarted (new incarnation)\" device=%s", id);
+    if (n->gap_missing)
+        DG_WARN("input",
+                "msg=\"sequence gap\" device=%s missing=%" PRIu64 " last_seq=%" PRIu64 " topic=%s",
+                id, n->gap_missing, n->last_seq, topic);
+    if (n->jump_ms)
+        DG_WARN("input", "msg=\"device clock jumped\" device=%s jump_s=%.1f topic=%s", id,
+                (double)n->jump_ms / 1000.0, topic);
 }
 
 static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_t *payload,
@@ -389,6 +440,7 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
             reject(g, topic, id, &err);
             return;
         }
+        t.recv_mono_ms = dg_link_message_mono_ms(link);
         rc = dg_core_telemetry(g->core, &t, now);
     } else if (kind == DG_TOPIC_VITALS && link == g->device) {
         struct dg_vitals v;
@@ -396,6 +448,7 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
             reject(g, topic, id, &err);
             return;
         }
+        v.recv_mono_ms = dg_link_message_mono_ms(link);
         rc = dg_core_vitals(g->core, &v, now);
     } else if (kind == DG_TOPIC_ACK && link == g->clinic) {
         struct dg_ack a;
@@ -423,11 +476,17 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
         return;
     }
 
+    const struct dg_input_note *note = dg_core_note(g->core);
+    if (kind != DG_TOPIC_TELEMETRY && kind != DG_TOPIC_VITALS) note = NULL;
     if (rc == 0) {
         g->accepted++;
+        if (note) log_note(topic, id, note);
     } else if (rc == -DG_EDUP) {
         g->duplicates++;
-        DG_DEBUG("input", "msg=\"duplicate ignored\" topic=%s", topic);
+        /* Counted and audited by the core, with its reason. */
+        DG_INFO("input",
+                "msg=\"duplicate ignored\" device=%s reason=%s last_seq=%" PRIu64 " topic=%s", id,
+                note ? dg_dup_reason_name(note->dup) : "ack", note ? note->last_seq : 0, topic);
     } else {
         err.reason = DG_REJECT_BAD_VALUE;
         snprintf(err.detail, sizeof err.detail, "not processed: %s", dg_strerror(rc));
@@ -716,6 +775,14 @@ static void log_summary(struct gw *g)
             g->accepted, g->duplicates, g->rejected_total, g->alerts_out, g->commands_out,
             g->audit_out, g->checkpoints_out, g->published, g->publish_failed, st.pumps,
             st.monitors, st.beds, st.active_alerts);
+    DG_INFO("gateway",
+            "msg=\"devices\" duplicates_repeated=%" PRIu64 " duplicates_backwards=%" PRIu64
+            " duplicates_stale_incarnation=%" PRIu64 " seq_gaps=%" PRIu64 " seq_missing=%" PRIu64
+            " reboots=%" PRIu64 " clock_jumps=%" PRIu64 " identity_refused=%" PRIu64
+            " permits_sent=%" PRIu64 " permits_dropped=%" PRIu64,
+            st.dup_repeated, st.dup_backwards, st.dup_stale_incarnation, st.seq_gaps,
+            st.seq_missing, st.reboots, st.clock_jumps, g->identity_refused, g->permits_sent,
+            g->permits_dropped);
     for (int r = 1; r < DG_REJECT__COUNT; r++)
         if (g->rejected[r])
             DG_INFO("gateway", "msg=\"rejected by reason\" reason=%s count=%" PRIu64,

@@ -85,7 +85,7 @@ struct event {
     char *topic; /* EV_MESSAGE */
     uint8_t *payload;
     uint64_t recv_mono_ms; /* EV_MESSAGE: when Paho handed it over (uv_hrtime) */
-    char text[160]; /* cause / failure message */
+    char text[160];        /* cause / failure message */
 };
 
 struct sub {

@@ -48,6 +48,7 @@ struct fx {
     struct dg_now now;
     uint64_t device_ms; /* device clocks (same as wall unless a test skews it) */
     uint64_t pump_seq, monitor_seq;
+    uint64_t pump_inc, monitor_inc; /* incarnations (boot ids) of pump-1, monitor-1 */
     bool permit_to_infuse;
 };
 
@@ -112,6 +113,8 @@ static inline struct fx *fx_new(void)
     f->now.mono_ms = 1000;
     f->now.wall_ms = 1763700000000ull;
     f->device_ms = f->now.wall_ms;
+    f->pump_inc = 0x1001;
+    f->monitor_inc = 0x2001;
     return f;
 }
 
@@ -166,6 +169,7 @@ static inline struct dg_telemetry fx_tele(struct fx *f, enum dg_pump_state st, d
     snprintf(t.bed_id, sizeof t.bed_id, "bed-1");
     snprintf(t.patient_ref, sizeof t.patient_ref, "pt-1");
     snprintf(t.session_id, sizeof t.session_id, "s-1");
+    t.incarnation = f->pump_inc;
     t.seq = ++f->pump_seq;
     t.device_time_ms = f->device_ms;
     t.state = st;
@@ -178,6 +182,7 @@ static inline struct dg_telemetry fx_tele(struct fx *f, enum dg_pump_state st, d
     t.program.duration_min = 40;
     t.rate_ml_per_h = rate_mg_kg_h * 70.0;
     t.program.rate_ml_per_h = t.rate_ml_per_h;
+    t.permit_required = true;
     return t;
 }
 
@@ -194,6 +199,7 @@ static inline struct dg_vitals fx_vitals(struct fx *f)
     memset(&v, 0, sizeof v);
     snprintf(v.monitor_id, sizeof v.monitor_id, "monitor-1");
     snprintf(v.bed_id, sizeof v.bed_id, "bed-1");
+    v.incarnation = f->monitor_inc;
     v.seq = ++f->monitor_seq;
     v.device_time_ms = f->device_ms;
     v.heart_rate_bpm = (struct dg_measurement){true, true, 72};

@@ -161,6 +161,7 @@ static void telemetry_init(Dosegate__V1__PumpTelemetry *m, Dosegate__V1__Infusio
     dosegate__v1__pump_telemetry__init(m);
     m->schema_version = 1;
     m->pump_id = "pump-07";
+    m->incarnation = 0x5eed0007;
     m->seq = 42;
     m->device_time_ms = T_2026;
     m->bed_id = "bed-3";
@@ -191,6 +192,7 @@ static void vitals_init(Dosegate__V1__VitalsSample *m, Dosegate__V1__Measurement
     dosegate__v1__vitals_sample__init(m);
     m->schema_version = 1;
     m->monitor_id = "mon-1";
+    m->incarnation = 0x5eed0001;
     m->seq = 9001;
     m->device_time_ms = T_2026 + 7;
     m->bed_id = "bed-3";
@@ -229,7 +231,7 @@ static void test_reject_names(void **state)
     (void)state;
     static const char *const want[] = {"none",    "oversize",  "decode",    "schema_version",
                                        "missing", "too_long",  "bad_value", "id_mismatch",
-                                       "topic",   "duplicate", "flood"};
+                                       "topic",   "duplicate", "flood",     "identity"};
     assert_int_equal(sizeof want / sizeof want[0], DG_REJECT__COUNT);
     for (int r = 0; r < DG_REJECT__COUNT; r++)
         assert_string_equal(dg_reject_name((enum dg_reject)r), want[r]);
@@ -253,6 +255,7 @@ static void test_telemetry_roundtrip(void **state)
     assert_int_equal(dg_codec_decode_telemetry(buf, n, "pump-07", &t, &err), 0);
     assert_int_equal(err.reason, DG_REJECT_NONE);
     assert_string_equal(t.pump_id, "pump-07");
+    assert_int_equal(t.incarnation, 0x5eed0007);
     assert_int_equal(t.seq, 42);
     assert_int_equal(t.device_time_ms, T_2026);
     assert_string_equal(t.bed_id, "bed-3");
@@ -308,6 +311,7 @@ static void test_telemetry_idle_minimal(void **state)
         m.schema_version = 1;
         m.pump_id = "p1";
         m.bed_id = "b1";
+        m.incarnation = 1;
         m.seq = 1;
         m.device_time_ms = T_2026;
         m.state = (Dosegate__V1__PumpState)states[i];
@@ -438,6 +442,11 @@ static const struct reject_case telemetry_rejects[] = {
     {.set = "bed_id", .s = "bed/3", .reason = DG_REJECT_BAD_VALUE, .field = "bed_id"},
     {.set = "bed_id", .s = A64, .reason = DG_REJECT_TOO_LONG, .field = "bed_id"},
     {.set = "seq", .u = 0, .reason = DG_REJECT_MISSING, .field = "seq"},
+    {.set = "incarnation",
+     .u = 0,
+     .reason = DG_REJECT_MISSING,
+     .field = "incarnation",
+     .detail_has = "boot id"},
     {.set = "device_time_ms", .u = 0, .reason = DG_REJECT_MISSING, .field = "device_time_ms"},
     {.set = "device_time_ms",
      .u = T_MIN - 1,
@@ -489,6 +498,11 @@ static const struct reject_case telemetry_rejects[] = {
      .reason = DG_REJECT_BAD_VALUE,
      .field = "program.concentration_mg_per_ml",
      .detail_has = "NaN"},
+    {.set = "program.concentration_mg_per_ml",
+     .d = 0,
+     .reason = DG_REJECT_BAD_VALUE,
+     .field = "program.concentration_mg_per_ml",
+     .detail_has = "no dose can be computed"},
     {.set = "program.concentration_mg_per_ml",
      .d = -1,
      .reason = DG_REJECT_BAD_VALUE,
@@ -940,6 +954,7 @@ static void test_vitals_rejects(void **state)
         {.set = "bed_id", .s = "", .reason = DG_REJECT_MISSING, .field = "bed_id"},
         {.set = "bed_id", .s = "bed#", .reason = DG_REJECT_BAD_VALUE, .field = "bed_id"},
         {.set = "seq", .u = 0, .reason = DG_REJECT_MISSING, .field = "seq"},
+        {.set = "incarnation", .u = 0, .reason = DG_REJECT_MISSING, .field = "incarnation"},
         {.set = "device_time_ms", .u = 0, .reason = DG_REJECT_MISSING, .field = "device_time_ms"},
         {.set = "device_time_ms", .u = 1, .reason = DG_REJECT_BAD_VALUE, .field = "device_time_ms"},
     };

@@ -156,10 +156,19 @@ static void duplicate_sequence_processed_once(void **state)
     struct dg_core_stats st;
     dg_core_stats(f->core, &st);
     assert_int_equal(st.duplicates, 2);
-    /* a new session restarts numbering */
+    /* a new session does not restart numbering: sequence numbers are per
+       incarnation (a boot), so seq 1 again is a duplicate ... */
     t.seq = 1;
     snprintf(t.session_id, sizeof t.session_id, "s-2");
+    assert_int_equal(fx_send_tele(f, &t), -DG_EDUP);
+    /* ... and a reboot (a new incarnation) does, even within the session */
+    t.incarnation = 0x1002;
     assert_int_equal(fx_send_tele(f, &t), 0);
+    dg_core_stats(f->core, &st);
+    assert_int_equal(st.duplicates, 3);
+    assert_int_equal(st.dup_repeated, 2);  /* seq 1 twice more */
+    assert_int_equal(st.dup_backwards, 1); /* seq 0 after 1 */
+    assert_int_equal(st.reboots, 1);
 }
 
 static void alerts_are_per_bed(void **state)

@@ -496,12 +496,10 @@ static void window_end_resets_delays_and_baseline(void **state)
     send_nibp(f, 120, 80);
     struct dg_telemetry t = fx_tele(f, DG_PUMP_PROGRAMMED, 0);
     snprintf(t.session_id, sizeof t.session_id, "s-2");
-    t.seq = 1;
     assert_int_equal(fx_send_tele(f, &t), 0);
     fx_advance(f, 1000);
     t = fx_tele(f, DG_PUMP_RUNNING, 0.75);
     snprintf(t.session_id, sizeof t.session_id, "s-2");
-    t.seq = 2;
     assert_int_equal(fx_send_tele(f, &t), 0);
     send_value(f, SPO2, 89);
     expect_prio(f, "spo2", NONE, "new infusion, first sample", 89);
@@ -790,7 +788,7 @@ static void baseline_thresholds(void **state)
         if (rows[i].key) {
             const struct dg_alert *a = fx_last(f, "baseline-bp", NULL);
             assert_string_equal(a->limit_source, rows[i].key);
-            assert_string_equal(a->source_id, "monitor-1");
+            assert_string_equal(a->source_id, "bed-1"); /* a baseline is the bed's */
             assert_string_equal(a->pump_id, "pump-1");
             assert_int_equal(a->kind, DG_KIND_PHYSIOLOGICAL);
             assert_int_equal(a->action, crit ? DG_ACTION_STOP : DG_ACTION_NONE);
@@ -810,7 +808,9 @@ static void baseline_thresholds(void **state)
     }
 }
 
-/* No baseline: not an alert while programmed, a medium one on start. */
+/* No baseline: not an alert while programmed, nor at the start, which waits
+   baseline_grace_min (2 min) for one: a medium one once the grace is over
+   without a reading. */
 static void baseline_missing_on_start(void **state)
 {
     (void)state;
@@ -822,6 +822,14 @@ static void baseline_missing_on_start(void **state)
     assert_int_equal(fx_count(f, "baseline-bp", 0), 0);
     fx_advance(f, 1000);
     send_tele(f, DG_PUMP_RUNNING);
+    expect_prio(f, "baseline-bp", NONE, "start without baseline, in the grace", 0);
+    fx_advance(f, 2 * MIN_MS);
+    send_normal(f);
+    fx_tick(f);
+    expect_prio(f, "baseline-bp", NONE, "at the end of the grace", 0);
+    fx_advance(f, 1);
+    send_normal(f);
+    fx_tick(f);
     expect_prio(f, "baseline-bp", MED, "start without baseline", 0);
     const struct dg_alert *a = fx_last(f, "baseline-bp", NULL);
     assert_string_equal(a->limit_source, "vitals.baseline.max_age_min");
@@ -853,6 +861,9 @@ static void baseline_max_age(void **state)
     expect_prio(f, "baseline-bp", NONE, "15 min + 1 ms old", 150);
     fx_advance(f, 1000);
     send_tele(f, DG_PUMP_RUNNING);
+    expect_prio(f, "baseline-bp", NONE, "start with a stale reading, in the grace", 150);
+    fx_advance(f, 2 * MIN_MS + 1);
+    fx_tick(f);
     expect_prio(f, "baseline-bp", MED, "start with a stale reading", 150);
     assert_string_equal(fx_last(f, "baseline-bp", NULL)->limit_source,
                         "vitals.baseline.max_age_min");
