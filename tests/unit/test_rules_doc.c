@@ -159,6 +159,7 @@ static void test_doc_matches_shipped_library(void **state)
     }
     free(doc);
     free(table);
+    dg_config_free(&cfg);
 }
 
 /* The shipped file holds the contract's values, as druglib.c states them. */
@@ -186,6 +187,7 @@ static void test_shipped_is_contract(void **state)
     assert_string_equal(a, b);
     free(a);
     free(b);
+    dg_config_free(&cfg);
 }
 
 /* Exactly one row per rule id, and nothing else in the table's first column. */
@@ -343,6 +345,7 @@ static int print_table(const char *path)
     if (strcmp(path, SHIPPED_LIB) == 0) drug = SHIPPED_DRUG;
     rc = dg_rules_doc_write(stdout, &cfg.druglib, drug);
     if (rc != 0) fprintf(stderr, "rules table: %s\n", dg_strerror(rc));
+    dg_config_free(&cfg);
     return rc == 0 ? 0 : 1;
 }
 
@@ -361,6 +364,7 @@ static int update_doc(void)
         fprintf(stderr, "%s: cannot read it, or no \"%s\" line followed by \"%s\"\n", RULES_MD,
                 DG_RULES_DOC_BEGIN, DG_RULES_DOC_END);
         free(doc);
+        dg_config_free(&cfg);
         return 1;
     }
     const char *tmp_path = RULES_MD ".tmp";
@@ -368,10 +372,12 @@ static int update_doc(void)
     if (!f) {
         perror(tmp_path);
         free(doc);
+        dg_config_free(&cfg);
         return 1;
     }
     fwrite(doc, 1, b, f);
     rc = dg_rules_doc_write(f, &cfg.druglib, SHIPPED_DRUG);
+    dg_config_free(&cfg);
     fputs(doc + e, f);
     free(doc);
     if (fclose(f) != 0 || rc != 0 || rename(tmp_path, RULES_MD) != 0) {
