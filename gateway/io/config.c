@@ -493,7 +493,7 @@ static_assert(ARRAY_LEN(drug_keys) - DR_RATE == ARRAY_LEN(drug_sections),
 /* ---- vitals (one set per library) */
 
 #define VIT struct dg_vitals_rules
-enum { BL_AGE, BL_WARN_SYS, BL_WARN_DIA, BL_CRIT_SYS, BL_CRIT_DIA, BL_ACTION };
+enum { BL_AGE, BL_WARN_SYS, BL_WARN_DIA, BL_CRIT_SYS, BL_CRIT_DIA, BL_ACTION, BL_GRACE };
 static const struct dg_yaml_key baseline_keys[] = {
     [BL_AGE] = POS("max_age_min", VIT, baseline_max_age_min, MAX_AGE_MIN),
     [BL_WARN_SYS] = POS("warn_sys_mmhg", VIT, baseline_warn_sys_mmhg, MAX_MMHG),
@@ -501,6 +501,8 @@ static const struct dg_yaml_key baseline_keys[] = {
     [BL_CRIT_SYS] = POS("crit_sys_mmhg", VIT, baseline_crit_sys_mmhg, MAX_MMHG),
     [BL_CRIT_DIA] = POS("crit_dia_mmhg", VIT, baseline_crit_dia_mmhg, MAX_MMHG),
     [BL_ACTION] = ACTION("crit_action", VIT, baseline_crit_action),
+    /* 0 = judge at the start only; an hour is far past any NIBP cycle. */
+    [BL_GRACE] = NUM("grace_min", VIT, baseline_grace_min, 0, 60),
 };
 static const struct order_rule baseline_orders[] = {
     {BL_WARN_SYS, BL_CRIT_SYS, false},
@@ -607,6 +609,9 @@ enum {
     LV_SKEW,
     LV_PERMIT_VALID,
     LV_PERMIT_PERIOD,
+    LV_JUMP_TOLERANCE,
+    LV_SEQ_GAP,
+    LV_DQ_CLEAR,
 };
 static const struct dg_yaml_key liveness_keys[] = {
     [LV_VITALS_WARN] = POS("vitals_silent_warn_s", LIV, vitals_silent_warn_s, MAX_SILENT_S),
@@ -620,6 +625,15 @@ static const struct dg_yaml_key liveness_keys[] = {
     [LV_SKEW] = POS("clock_skew_s", LIV, clock_skew_s, 86400),
     [LV_PERMIT_VALID] = POS("permit_valid_s", LIV, permit_valid_s, 60),
     [LV_PERMIT_PERIOD] = POS("permit_period_s", LIV, permit_period_s, 60),
+    [LV_JUMP_TOLERANCE] = POS("clock_jump_tolerance_s", LIV, clock_jump_tolerance_s, MAX_SILENT_S),
+    /* A count of messages; 0 = no advisory (gaps are still counted and audited). */
+    [LV_SEQ_GAP] = {.name = "seq_gap_advisory_missing",
+                    .type = DG_YAML_DOUBLE,
+                    .offset = offsetof(LIV, seq_gap_advisory_missing),
+                    .min_d = 0,
+                    .max_d = 1000000,
+                    .whole = true},
+    [LV_DQ_CLEAR] = POS("data_quality_clear_s", LIV, data_quality_clear_s, 86400),
 };
 static const struct order_rule liveness_orders[] = {
     {LV_VITALS_WARN, LV_VITALS_CRIT, false},

@@ -274,6 +274,7 @@ static void assert_vitals_equal(const struct dg_vitals_rules *a, const struct dg
     EQ_D(baseline_crit_sys_mmhg);
     EQ_D(baseline_crit_dia_mmhg);
     EQ_I(baseline_crit_action);
+    EQ_D(baseline_grace_min);
     EQ_D(bp_rise_sys_mmhg);
     EQ_D(bp_rise_dia_mmhg);
     EQ_D(bp_high_sys_mmhg);
@@ -315,6 +316,9 @@ static void assert_liveness_equal(const struct dg_liveness *a, const struct dg_l
     EQ_D(clock_skew_s);
     EQ_D(permit_valid_s);
     EQ_D(permit_period_s);
+    EQ_D(clock_jump_tolerance_s);
+    EQ_D(seq_gap_advisory_missing);
+    EQ_D(data_quality_clear_s);
 }
 #undef EQ_D
 #undef EQ_I
@@ -400,6 +404,10 @@ static void test_shipped_files(void **state)
     assert_liveness_equal(&lib->liveness, &contract_defaults()->liveness);
     assert_true(lib->vitals.observation_min == 120);
     assert_true(lib->liveness.dose_mismatch_abs_mg_per_kg == 0.05);
+    assert_true(lib->vitals.baseline_grace_min == 2);
+    assert_true(lib->liveness.clock_jump_tolerance_s == 5);
+    assert_true(lib->liveness.seq_gap_advisory_missing == 5);
+    assert_true(lib->liveness.data_quality_clear_s == 60);
     assert_true(cfg.device_time_scale == 1);
 
     char hex[65];
@@ -493,6 +501,7 @@ static void test_every_key(void **state)
     assert_true(v->baseline_crit_sys_mmhg == 170);
     assert_true(v->baseline_crit_dia_mmhg == 105);
     assert_int_equal(v->baseline_crit_action, DG_ACTION_PAUSE);
+    assert_true(v->baseline_grace_min == 0);
     assert_true(v->bp_rise_sys_mmhg == 30);
     assert_true(v->bp_rise_dia_mmhg == 20);
     assert_true(v->bp_high_sys_mmhg == 170);
@@ -532,6 +541,9 @@ static void test_every_key(void **state)
     assert_true(l->clock_skew_s == 10);
     assert_true(l->permit_valid_s == 3);
     assert_true(l->permit_period_s == 0.5);
+    assert_true(l->clock_jump_tolerance_s == 3600);
+    assert_true(l->seq_gap_advisory_missing == 0);
+    assert_true(l->data_quality_clear_s == 86400);
     /* The per-area entry wins over the any-area one. */
     assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "infusion-clinic"), &lib->drugs[1]);
     assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "icu"), &lib->drugs[0]);
@@ -558,6 +570,10 @@ static void test_clinic_link_defaults(void **state)
     assert_false(cfg.permit_to_infuse);
     assert_true(cfg.device_time_scale == 1);
     /* No vitals or liveness sections: the contract's values. */
+    assert_true(cfg.druglib.vitals.baseline_grace_min == 2);
+    assert_true(cfg.druglib.liveness.clock_jump_tolerance_s == 5);
+    assert_true(cfg.druglib.liveness.seq_gap_advisory_missing == 5);
+    assert_true(cfg.druglib.liveness.data_quality_clear_s == 60);
     assert_vitals_equal(&cfg.druglib.vitals, &contract_defaults()->vitals);
     assert_liveness_equal(&cfg.druglib.liveness, &contract_defaults()->liveness);
     dg_config_free(&cfg);
@@ -915,6 +931,133 @@ static void test_hash_tracks_bytes(void **state)
     dg_config_free(&b);
 }
 
+/* ---------------------------------------------------- data-quality keys */
+
+/* The library keys of baseline grace and of the data-quality advisories,
+   each at, just inside and just outside its range, parsed from memory: a
+   value in range is stored, one outside is refused naming the library,
+   the line and the key. */
+static void test_data_quality_keys(void **state)
+{
+    (void)state;
+    static const char site[] = "gateway: {id: gw-1, site: test-site}\n"
+                               "device_link:\n"
+                               "  url: ssl://127.0.0.1:8883\n"
+                               "  ca_file: ca.pem\n"
+                               "  cert_file: gateway.pem\n"
+                               "  key_file: gateway.key\n"
+                               "drug_library: lib.yaml\n";
+    enum { GRACE, JUMP, SEQ, CLEAR };
+    static const struct {
+        int key;
+        const char *value;
+        double want;         /* stored value when ok */
+        const char *problem; /* NULL: loads */
+    } cases[] = {
+        {GRACE, "0", 0, NULL},
+        {GRACE, "0.5", 0.5, NULL},
+        {GRACE, "60", 60, NULL},
+        {GRACE, "-0.1", 0, "must be between 0 and 60, got -0.1"},
+        {GRACE, "60.01", 0, "must be between 0 and 60, got 60.01"},
+        {GRACE, "\"2\"", 0, "expected a number, got \"2\" (quoted values are strings)"},
+        {JUMP, "0.001", 0.001, NULL},
+        {JUMP, "3600", 3600, NULL},
+        {JUMP, "0", 0, "must be greater than 0 and at most 3600, got 0"},
+        {JUMP, "-5", 0, "must be greater than 0 and at most 3600, got -5"},
+        {JUMP, "3600.5", 0, "must be greater than 0 and at most 3600, got 3600.5"},
+        {JUMP, ".inf", 0, "must be a finite number"},
+        {SEQ, "0", 0, NULL},
+        {SEQ, "1", 1, NULL},
+        {SEQ, "1000000", 1000000, NULL},
+        {SEQ, "-1", 0, "must be between 0 and 1e+06, got -1"},
+        {SEQ, "1000001", 0, "must be between 0 and 1e+06, got 1000001"},
+        {SEQ, "2.5", 0, "must be a whole number, got 2.5"},
+        {SEQ, "5.0", 5, NULL},
+        {CLEAR, "0.5", 0.5, NULL},
+        {CLEAR, "86400", 86400, NULL},
+        {CLEAR, "0", 0, "must be greater than 0 and at most 86400, got 0"},
+        {CLEAR, "86401", 0, "must be greater than 0 and at most 86400, got 86401"},
+        {CLEAR, "null", 0, "has no value"},
+    };
+    static const char *const section[] = {
+        "vitals:\n  baseline:\n    grace_min: ", "liveness:\n  clock_jump_tolerance_s: ",
+        "liveness:\n  seq_gap_advisory_missing: ", "liveness:\n  data_quality_clear_s: "};
+    static const char *const key[] = {
+        "vitals.baseline.grace_min", "liveness.clock_jump_tolerance_s",
+        "liveness.seq_gap_advisory_missing", "liveness.data_quality_clear_s"};
+    static const unsigned line[] = {10, 9, 9, 9};
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        static struct dg_config cfg;
+        char lib[512], err[512], want[300];
+        int n = snprintf(lib, sizeof lib,
+                         "# a library that sets one key\n"
+                         "library:\n"
+                         "  id: test-lib\n"
+                         "  version: \"1\"\n"
+                         "drugs:\n"
+                         "  - id: ketamine-trd\n"
+                         "    name: Ketamine\n"
+                         "%s%s\n",
+                         section[cases[i].key], cases[i].value);
+        assert_true(n > 0 && (size_t)n < sizeof lib);
+        int64_t live = dg_alloc_live();
+        int rc =
+            dg_config_parse(&cfg, "site.yaml", (const unsigned char *)site, sizeof site - 1,
+                            "lib.yaml", (const unsigned char *)lib, (size_t)n, err, sizeof err);
+        assert_int_equal(dg_alloc_live(), live);
+        const char *what = key[cases[i].key];
+        if (!cases[i].problem) {
+            if (rc != 0) fail_msg("%s: %s refused: %s", what, cases[i].value, err);
+            const double got[] = {cfg.druglib.vitals.baseline_grace_min,
+                                  cfg.druglib.liveness.clock_jump_tolerance_s,
+                                  cfg.druglib.liveness.seq_gap_advisory_missing,
+                                  cfg.druglib.liveness.data_quality_clear_s};
+            if (got[cases[i].key] != cases[i].want)
+                fail_msg("%s: %s stored as %g", what, cases[i].value, got[cases[i].key]);
+            dg_config_free(&cfg);
+            continue;
+        }
+        if (rc != -DG_ECONFIG)
+            fail_msg("%s: %s: rc %d, want -DG_ECONFIG", what, cases[i].value, rc);
+        snprintf(want, sizeof want, "lib.yaml:%u: %s: ", line[cases[i].key], what);
+        if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, cases[i].problem))
+            fail_msg("%s = %s:\n got  %s\n want %s...%s", what, cases[i].value, err, want,
+                     cases[i].problem);
+    }
+}
+
+/* The shipped library writes each data-quality key out, with its value and
+   the source of the value on the same line (as every other key there). */
+static void test_shipped_data_quality_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *section, *line;
+    } want[] = {
+        {"  baseline:\n", "    grace_min: 2 "},
+        {"liveness:\n", "  clock_jump_tolerance_s: 5 "},
+        {"liveness:\n", "  seq_gap_advisory_missing: 5 "},
+        {"liveness:\n", "  data_quality_clear_s: 60 "},
+    };
+    FILE *f = fopen(DG_SOURCE_DIR "/gateway/etc/drug-library.yaml", "rb");
+    assert_non_null(f);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *sec = strstr(text, want[i].section);
+        if (!sec) fail_msg("no %s section", want[i].section);
+        const char *l = strstr(sec, want[i].line);
+        if (!l || (l > text && l[-1] != '\n'))
+            fail_msg("shipped library lacks \"%s\"", want[i].line);
+        const char *eol = strchr(l, '\n');
+        const char *src = strstr(l, "# Source: ");
+        if (!src || (eol && src > eol)) fail_msg("\"%s\" has no # Source: comment", want[i].line);
+    }
+}
+
 /* ---------------------------------------------------------------- devices */
 
 static void assert_entry(const struct dg_inventory_entry *e, const char *id,
@@ -1182,6 +1325,8 @@ int main(void)
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_hash_tracks_bytes),
         cmocka_unit_test(test_partial_library),
+        cmocka_unit_test(test_data_quality_keys),
+        cmocka_unit_test(test_shipped_data_quality_keys),
         cmocka_unit_test(test_devices_defaults),
         cmocka_unit_test(test_devices_inventory),
         cmocka_unit_test(test_devices_edge_inventories),
