@@ -204,6 +204,7 @@ static void test_every_rule_once(void **state)
         "concentration-soft",
         "concentration-hard",
         "weight",
+        "weight-change",
         "programmed-dose-soft",
         "programmed-dose-hard",
         "unknown-drug",
@@ -230,6 +231,8 @@ static void test_every_rule_once(void **state)
         "command-not-honoured",
         "dose-mismatch",
         "clock-skew",
+        "clock-jump",
+        "seq-gap",
         "permit-to-infuse",
     };
     static struct dg_druglib lib;
@@ -281,6 +284,10 @@ static void test_table_follows_library(void **state)
     lib.vitals.two_warnings_action = DG_ACTION_NONE;
     lib.vitals.baseline_crit_action = DG_ACTION_PAUSE;
     lib.liveness.permit_valid_s = 3.5;
+    lib.vitals.baseline_grace_min = 0;
+    lib.liveness.clock_jump_tolerance_s = 7.5;
+    lib.liveness.seq_gap_advisory_missing = 0;
+    lib.liveness.data_quality_clear_s = 90;
 
     int rc;
     char *t = render(&lib, "ketamine-trd", &rc);
@@ -304,6 +311,10 @@ static void test_table_follows_library(void **state)
         "active at once on one bed | off |",
         "| ≥ 180/110 mmHg | high, physiological | pause on start |",
         "| every 1 s, valid 3.5 s |",
+        "| none in the last 15 min |",
+        "| forward > scale × (gateway time + 7.5 s), backward > scale × 7.5 s; clears after 90 s "
+        "quiet | low, advisory | none |",
+        "| off (every gap still counted and audited) | low, advisory | — |",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(t, want[i])) fail_msg("table lacks \"%s\":\n%s", want[i], t);
@@ -314,6 +325,27 @@ static void test_table_follows_library(void **state)
     t = render(&lib, "ketamine-trd", &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(t, "| > 1.125 mg/kg/h |"));
+    free(t);
+
+    /* The defaults: a grace after the start, an advisory from 5 missing. */
+    memset(&lib, 0, sizeof lib);
+    dg_druglib_defaults(&lib);
+    lib.n_drugs = 1;
+    snprintf(lib.drugs[0].id, sizeof lib.drugs[0].id, "ketamine-trd");
+    dg_drug_defaults(&lib.drugs[0], 1);
+    lib.vitals.baseline_grace_min = 2.5;
+    lib.liveness.seq_gap_advisory_missing = 7;
+    t = render(&lib, "ketamine-trd", &rc);
+    assert_int_equal(rc, 0);
+    static const char *const want_defaults[] = {
+        "| none in the last 15 min, nor in 2.5 min after the start |",
+        "| ≥ 7 messages missing; clears after 60 s quiet | low, advisory | none |",
+        "| forward > scale × (gateway time + 5 s), backward > scale × 5 s; clears after 60 s "
+        "quiet |",
+        "`vitals.baseline.crit_sys_mmhg`, `.crit_dia_mmhg`, `.crit_action`, `.grace_min`",
+    };
+    for (size_t i = 0; i < sizeof want_defaults / sizeof want_defaults[0]; i++)
+        if (!strstr(t, want_defaults[i])) fail_msg("table lacks \"%s\":\n%s", want_defaults[i], t);
     free(t);
 }
 
