@@ -99,11 +99,16 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
+        char inventory[64] = "no inventory";
+        if (cfg->devices.have_inventory)
+            snprintf(inventory, sizeof inventory, "inventory of %zu", cfg->devices.n_inventory);
         printf("%s: ok: gateway %s, site %s, topic root %s, device broker %s, clinic broker %s, "
-               "drug library %s version %s (%zu entries, sha256 %s)\n",
+               "devices %s* and %s* (%s), drug library %s version %s (%zu entries, sha256 %s)\n",
                cfg->path, cfg->gateway_id, cfg->site, cfg->topic_root, cfg->device_link.url,
-               cfg->clinic_link.url, cfg->druglib.id, cfg->druglib.version, cfg->druglib.n_drugs,
+               cfg->clinic_link.url, cfg->devices.pump_id_prefix, cfg->devices.monitor_id_prefix,
+               inventory, cfg->druglib.id, cfg->druglib.version, cfg->druglib.n_drugs,
                cfg->druglib.sha256_hex);
+        dg_config_free(cfg);
         dg_free(cfg);
         return 0;
     }
@@ -114,6 +119,7 @@ int main(int argc, char **argv)
     MQTTAsync_global_init(&init);
 
     int code = dg_gateway_run(cfg);
+    dg_config_free(cfg);
     dg_free(cfg);
     return code;
 }

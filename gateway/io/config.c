@@ -9,8 +9,9 @@
  * below are the schema: yamlutil's walker checks names, types, ranges and
  * required keys against them; the code after each walk does what a table
  * cannot (defaults that depend on other keys, certificate files that must
- * parse and match, duplicate drug entries, and the order of limits and
- * thresholds: soft < hard, warning less severe than critical). The drug
+ * parse and match, duplicate drug entries and device ids, inventory ids that
+ * the kind rule would refuse, and the order of limits and thresholds: soft <
+ * hard, warning less severe than critical). The drug
  * library starts from the contract's defaults in the core
  * (dg_druglib_defaults, dg_drug_defaults), so a key left out keeps them.
  *
@@ -25,7 +26,9 @@
  *
  * The result is built in a private copy and copied into *cfg only on
  * success, so a failed load (e.g. a reload with a bad file) leaves the
- * caller's config untouched.
+ * caller's config untouched. The only memory a config owns is the device
+ * inventory (devices.inventory, sorted by id for identity.c's binary
+ * search): handed over with the copy on success, freed on failure.
  *
  * dg_config_parse() runs the same code on two memory buffers (for fuzzers
  * and tests): parse_config() and parse_druglib() take bytes, and only the
@@ -193,13 +196,14 @@ static const char *const hard_actions[] = {"none", "pause", "stop", NULL};
         .name = n, .type = t, .required = req                                                      \
     }
 
-enum { R_GATEWAY, R_DEVICE, R_CLINIC, R_DRUGLIB, R_AUDIT };
+enum { R_GATEWAY, R_DEVICE, R_CLINIC, R_DRUGLIB, R_AUDIT, R_DEVICES };
 static const struct dg_yaml_key root_keys[] = {
     [R_GATEWAY] = NODE("gateway", true, DG_YAML_MAP),
     [R_DEVICE] = NODE("device_link", true, DG_YAML_MAP),
     [R_CLINIC] = NODE("clinic_link", false, DG_YAML_MAP),
     [R_DRUGLIB] = PATHK("drug_library", true, struct dg_config, drug_library_path),
     [R_AUDIT] = NODE("audit", false, DG_YAML_MAP),
+    [R_DEVICES] = NODE("devices", false, DG_YAML_MAP),
 };
 
 enum {
@@ -260,6 +264,39 @@ static const struct dg_yaml_key audit_keys[] = {
     [A_EVERY] = INT("checkpoint_every", struct dg_audit_settings, checkpoint_every, 1, 100000),
     [A_INTERVAL] =
         INT("checkpoint_interval_s", struct dg_audit_settings, checkpoint_interval_s, 1, 86400),
+};
+
+/* devices: every key optional (docs/config.md); the prefixes default in
+   parse_config(). */
+enum { DV_PUMP_PREFIX, DV_MONITOR_PREFIX, DV_INVENTORY };
+static const struct dg_yaml_key devices_keys[] = {
+    [DV_PUMP_PREFIX] =
+        STR("pump_id_prefix", false, struct dg_devices_settings, pump_id_prefix, check_id),
+    [DV_MONITOR_PREFIX] =
+        STR("monitor_id_prefix", false, struct dg_devices_settings, monitor_id_prefix, check_id),
+    [DV_INVENTORY] = NODE("inventory", false, DG_YAML_SEQ),
+};
+
+/* One devices.inventory[i] as walked: the entry, its kind as the index in
+   device_kinds[] (ENUM keys store an index), and where it was, to sort and
+   still name the right line. */
+struct inventory_item {
+    struct dg_inventory_entry e;
+    int kind;
+    size_t index;
+    const yaml_node_t *id_node;
+};
+static const char *const device_kinds[] = {"pump", "monitor", NULL};
+static const enum dg_device_kind device_kind_of[] = {DG_DEVICE_PUMP, DG_DEVICE_MONITOR};
+enum { IN_ID, IN_KIND, IN_BED };
+static const struct dg_yaml_key inventory_keys[] = {
+    [IN_ID] = STR("id", true, struct inventory_item, e.id, check_id),
+    [IN_KIND] = {.name = "kind",
+                 .type = DG_YAML_ENUM,
+                 .required = true,
+                 .offset = offsetof(struct inventory_item, kind),
+                 .names = device_kinds},
+    [IN_BED] = STR("bed", false, struct inventory_item, e.bed_id, check_id),
 };
 
 /*
@@ -456,7 +493,7 @@ static_assert(ARRAY_LEN(drug_keys) - DR_RATE == ARRAY_LEN(drug_sections),
 /* ---- vitals (one set per library) */
 
 #define VIT struct dg_vitals_rules
-enum { BL_AGE, BL_WARN_SYS, BL_WARN_DIA, BL_CRIT_SYS, BL_CRIT_DIA, BL_ACTION };
+enum { BL_AGE, BL_WARN_SYS, BL_WARN_DIA, BL_CRIT_SYS, BL_CRIT_DIA, BL_ACTION, BL_GRACE };
 static const struct dg_yaml_key baseline_keys[] = {
     [BL_AGE] = POS("max_age_min", VIT, baseline_max_age_min, MAX_AGE_MIN),
     [BL_WARN_SYS] = POS("warn_sys_mmhg", VIT, baseline_warn_sys_mmhg, MAX_MMHG),
@@ -464,6 +501,8 @@ static const struct dg_yaml_key baseline_keys[] = {
     [BL_CRIT_SYS] = POS("crit_sys_mmhg", VIT, baseline_crit_sys_mmhg, MAX_MMHG),
     [BL_CRIT_DIA] = POS("crit_dia_mmhg", VIT, baseline_crit_dia_mmhg, MAX_MMHG),
     [BL_ACTION] = ACTION("crit_action", VIT, baseline_crit_action),
+    /* 0 = judge at the start only; an hour is far past any NIBP cycle. */
+    [BL_GRACE] = NUM("grace_min", VIT, baseline_grace_min, 0, 60),
 };
 static const struct order_rule baseline_orders[] = {
     {BL_WARN_SYS, BL_CRIT_SYS, false},
@@ -570,6 +609,9 @@ enum {
     LV_SKEW,
     LV_PERMIT_VALID,
     LV_PERMIT_PERIOD,
+    LV_JUMP_TOLERANCE,
+    LV_SEQ_GAP,
+    LV_DQ_CLEAR,
 };
 static const struct dg_yaml_key liveness_keys[] = {
     [LV_VITALS_WARN] = POS("vitals_silent_warn_s", LIV, vitals_silent_warn_s, MAX_SILENT_S),
@@ -583,6 +625,15 @@ static const struct dg_yaml_key liveness_keys[] = {
     [LV_SKEW] = POS("clock_skew_s", LIV, clock_skew_s, 86400),
     [LV_PERMIT_VALID] = POS("permit_valid_s", LIV, permit_valid_s, 60),
     [LV_PERMIT_PERIOD] = POS("permit_period_s", LIV, permit_period_s, 60),
+    [LV_JUMP_TOLERANCE] = POS("clock_jump_tolerance_s", LIV, clock_jump_tolerance_s, MAX_SILENT_S),
+    /* A count of messages; 0 = no advisory (gaps are still counted and audited). */
+    [LV_SEQ_GAP] = {.name = "seq_gap_advisory_missing",
+                    .type = DG_YAML_DOUBLE,
+                    .offset = offsetof(LIV, seq_gap_advisory_missing),
+                    .min_d = 0,
+                    .max_d = 1000000,
+                    .whole = true},
+    [LV_DQ_CLEAR] = POS("data_quality_clear_s", LIV, data_quality_clear_s, 86400),
 };
 static const struct order_rule liveness_orders[] = {
     {LV_VITALS_WARN, LV_VITALS_CRIT, false},
@@ -1059,6 +1110,131 @@ static void path_keys_as_strings(struct dg_yaml_key *dst, const struct dg_yaml_k
     }
 }
 
+/* Sort by id, then by position in the file (so the first of equal ids is
+   the one written first). */
+static int by_id_then_index(const void *a, const void *b)
+{
+    const struct inventory_item *x = a, *y = b;
+    int c = strcmp(x->e.id, y->e.id);
+    if (c != 0) return c;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * One prefix must not start with the other unless an inventory says which
+ * kind each device is: else one id could pass as both kinds, and the kind
+ * rule (identity.h) would tell a pump from a monitor by nothing. The error
+ * names the prefix written in the file (the later one if both are).
+ */
+static int check_prefixes(struct dg_yaml *y, const struct dg_devices_settings *d,
+                          const struct dg_yaml_hit *hits)
+{
+    const char *p = d->pump_id_prefix, *m = d->monitor_id_prefix;
+    if (d->have_inventory) return 0;
+    if (strncmp(p, m, strlen(p)) != 0 && strncmp(m, p, strlen(m)) != 0) return 0;
+    bool name_monitor = hits[DV_MONITOR_PREFIX].value != NULL;
+    return dg_yaml_fail(
+        y, name_monitor ? hits[DV_MONITOR_PREFIX].value : hits[DV_PUMP_PREFIX].value,
+        name_monitor ? "devices.monitor_id_prefix" : "devices.pump_id_prefix",
+        "\"%s\" and %s \"%s\"%s overlap (one starts with the other), so an id alone cannot "
+        "tell a pump from a monitor: use prefixes that do not, or list every device with its kind "
+        "in devices.inventory",
+        name_monitor ? m : p, name_monitor ? "pump_id_prefix" : "monitor_id_prefix",
+        name_monitor ? p : m,
+        (name_monitor ? hits[DV_PUMP_PREFIX].value : hits[DV_MONITOR_PREFIX].value)
+            ? ""
+            : " (the default)");
+}
+
+/*
+ * The devices: mapping into d, whose prefixes hold their defaults. The
+ * inventory, if any, is stored sorted by id in one dg_calloc'd array that d
+ * owns only on success (dg_config_free); on failure d->inventory is left
+ * NULL and nothing stays allocated.
+ */
+static int parse_devices(struct dg_yaml *y, const yaml_node_t *map, struct dg_devices_settings *d)
+{
+    struct dg_yaml_hit hits[ARRAY_LEN(devices_keys)];
+    struct inventory_item *items = NULL;
+    char path[64], kpath[160];
+
+    int rc = dg_yaml_map(y, map, "devices", devices_keys, ARRAY_LEN(devices_keys), d, hits);
+    if (rc != 0) return rc;
+    const yaml_node_t *inv = hits[DV_INVENTORY].value;
+    d->have_inventory = inv != NULL;
+    rc = check_prefixes(y, d, hits);
+    if (rc != 0 || !inv) return rc;
+
+    size_t n = dg_yaml_seq_len(inv);
+    if (n > DG_INVENTORY_MAX)
+        return dg_yaml_fail(y, hits[DV_INVENTORY].key, "devices.inventory",
+                            "at most %d devices are supported, got %zu", DG_INVENTORY_MAX, n);
+    if (n == 0) return 0; /* present and empty: every device is refused */
+    items = dg_calloc(n, sizeof *items);
+    if (!items) {
+        snprintf(y->err, y->errlen, "%s: out of memory", y->file);
+        return -DG_ENOMEM;
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        struct inventory_item *it = &items[i];
+        struct dg_yaml_hit ih[ARRAY_LEN(inventory_keys)];
+        snprintf(path, sizeof path, "devices.inventory[%zu]", i);
+        rc = dg_yaml_map(y, dg_yaml_seq_item(y, inv, i), path, inventory_keys,
+                         ARRAY_LEN(inventory_keys), it, ih);
+        if (rc != 0) goto out;
+        assert(it->kind >= 0 && (size_t)it->kind < ARRAY_LEN(device_kind_of));
+        it->e.kind = device_kind_of[it->kind];
+        it->index = i;
+        it->id_node = ih[IN_ID].value;
+        /* The kind rule (identity.h) must accept what the inventory lists. */
+        bool pump = it->e.kind == DG_DEVICE_PUMP;
+        const char *prefix = pump ? d->pump_id_prefix : d->monitor_id_prefix;
+        size_t plen = strlen(prefix);
+        if (strncmp(it->e.id, prefix, plen) != 0 || it->e.id[plen] == '\0') {
+            rc = dg_yaml_fail(y, ih[IN_ID].value, dg_yaml_join(kpath, sizeof kpath, path, "id"),
+                              "a %s's id must be %s \"%s\" followed by a name (got \"%s\")",
+                              device_kinds[it->kind], pump ? "pump_id_prefix" : "monitor_id_prefix",
+                              prefix, it->e.id);
+            goto out;
+        }
+    }
+
+    /* Sorted for dg_identity_check()'s binary search; equal ids are then
+       neighbours, the one written first ahead. Of all duplicates, name the
+       one that comes first in the file. */
+    qsort(items, n, sizeof *items, by_id_then_index);
+    size_t dup = n, first = n;
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(items[i].e.id, items[i - 1].e.id) != 0) continue;
+        bool second_of_run = i == 1 || strcmp(items[i - 1].e.id, items[i - 2].e.id) != 0;
+        if (second_of_run && (dup == n || items[i].index < items[dup].index)) {
+            dup = i;
+            first = i - 1;
+        }
+    }
+    if (dup < n) {
+        snprintf(path, sizeof path, "devices.inventory[%zu]", items[dup].index);
+        rc = dg_yaml_fail(y, items[dup].id_node, dg_yaml_join(kpath, sizeof kpath, path, "id"),
+                          "duplicate device id \"%s\" (first at line %zu)", items[dup].e.id,
+                          dg_yaml_line(items[first].id_node));
+        goto out;
+    }
+
+    d->inventory = dg_calloc(n, sizeof *d->inventory);
+    if (!d->inventory) {
+        snprintf(y->err, y->errlen, "%s: out of memory", y->file);
+        rc = -DG_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        d->inventory[i] = items[i].e;
+    d->n_inventory = n;
+out:
+    dg_free(items);
+    return rc;
+}
+
 /*
  * Parse the config text buf[len] (borrowed, only read during the call),
  * named path in errors, into c, whose path and sha256_hex the caller has
@@ -1110,6 +1286,8 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     c->device_link.keepalive_s = 10;
     c->audit.checkpoint_every = 100;
     c->audit.checkpoint_interval_s = 60;
+    snprintf(c->devices.pump_id_prefix, sizeof c->devices.pump_id_prefix, "pump-");
+    snprintf(c->devices.monitor_id_prefix, sizeof c->devices.monitor_id_prefix, "monitor-");
 
     const yaml_node_t *root = dg_yaml_root(&y);
     rc = dg_yaml_map(&y, root, "", rkeys, ARRAY_LEN(root_keys), c, root_hits);
@@ -1189,6 +1367,12 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
             rc = check_audit_key(&y, &c->audit, audit_hits[A_KEY].value);
             if (rc != 0) goto fail;
         }
+    }
+
+    /* devices: which ids are accepted as pumps and monitors (identity.h). */
+    if (root_hits[R_DEVICES].value) {
+        rc = parse_devices(&y, root_hits[R_DEVICES].value, &c->devices);
+        if (rc != 0) goto fail;
     }
 
     /* drug_library: its own file; its errors name that file. */
@@ -1277,7 +1461,10 @@ static int config_run(struct dg_config *cfg, const char *path, const struct mem_
     }
     int rc = mem_cfg ? parse_config_mem(c, *mem_cfg, mem_lib, err, errlen)
                      : load_config(c, path, err, errlen);
-    if (rc == 0) *cfg = *c;
+    if (rc == 0)
+        *cfg = *c; /* hands over what c owns (the inventory) */
+    else
+        dg_config_free(c); /* what a later check refused after devices parsed */
     dg_free(c);
     return rc;
 }
@@ -1298,6 +1485,7 @@ int dg_config_parse(struct dg_config *cfg, const char *name, const unsigned char
 
 void dg_config_free(struct dg_config *cfg)
 {
+    if (!cfg) return;
     dg_free(cfg->devices.inventory);
     cfg->devices.inventory = NULL;
     cfg->devices.n_inventory = 0;

@@ -38,6 +38,10 @@ struct dg_audit_settings {
 /* What a device certificate is: the kind decides which topics it may write. */
 enum dg_device_kind { DG_DEVICE_PUMP = 1, DG_DEVICE_MONITOR = 2 };
 
+/* Most entries devices.inventory may list (far more than a 1 MiB file can
+   hold without YAML aliases; a bound on what a file can make us allocate). */
+#define DG_INVENTORY_MAX 100000
+
 /* One entry of the optional device inventory. */
 struct dg_inventory_entry {
     char id[DG_ID_MAX]; /* the certificate's CN = the topic's device id */
@@ -90,8 +94,11 @@ struct dg_config {
 /*
  * Load and validate the config at path and the drug library it names.
  * Relative paths inside the file are resolved against the file's directory.
- * On success returns 0. On failure returns -DG_ECONFIG and writes one line
- * "FILE:LINE: KEY: problem" into err (errlen bytes).
+ * On success returns 0 and *cfg owns the device inventory, if any: release it
+ * with dg_config_free() (first, when loading into a config that holds one).
+ * On failure returns -DG_ECONFIG (-DG_ENOMEM when memory ran out) and writes
+ * one line "FILE:LINE: KEY: problem" into err (errlen bytes); *cfg is then
+ * left untouched.
  */
 int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t errlen);
 
@@ -112,8 +119,8 @@ int dg_config_load(struct dg_config *cfg, const char *path, char *err, size_t er
  * contents, key matches certificate, key not encrypted, audit key is
  * Ed25519) are skipped; and the
  * drug library is lib_buf whatever drug_library names. Every other check and
- * default is the same code. Returns and errors as dg_config_load(), and *cfg
- * is written only on success.
+ * default is the same code. Returns, errors and ownership as
+ * dg_config_load(), and *cfg is written only on success.
  */
 int dg_config_parse(struct dg_config *cfg, const char *name, const unsigned char *buf, size_t len,
                     const char *lib_name, const unsigned char *lib_buf, size_t lib_len, char *err,

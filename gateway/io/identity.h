@@ -9,7 +9,8 @@
  *
  *   kind       a pump's id starts with devices.pump_id_prefix, a monitor's
  *              with devices.monitor_id_prefix (certs/make-certs names them
- *              so): a dashboard or monitor certificate that writes pump
+ *              so), and names a device after it (the prefix alone is no
+ *              id): a dashboard or monitor certificate that writes pump
  *              telemetry under its own CN is refused;
  *   inventory  when the site config lists devices, the id must be listed,
  *              as that kind;
@@ -28,24 +29,27 @@
 
 enum dg_identity_verdict {
     DG_IDENTITY_OK = 0,
-    DG_IDENTITY_KIND = 1,      /* id does not carry the kind's prefix */
-    DG_IDENTITY_UNKNOWN = 2,   /* an inventory exists and does not list the id */
+    DG_IDENTITY_KIND = 1,       /* id does not carry the kind's prefix */
+    DG_IDENTITY_UNKNOWN = 2,    /* an inventory exists and does not list the id */
     DG_IDENTITY_WRONG_KIND = 3, /* the inventory lists the id as the other kind */
-    DG_IDENTITY_BED = 4,       /* the inventory ties the id to another bed */
+    DG_IDENTITY_BED = 4,        /* the inventory ties the id to another bed */
 };
 
 /*
  * May `id` publish as a device of `kind`? Returns a verdict; for anything
  * but DG_IDENTITY_OK writes one human line into why (n bytes), naming the
  * id, the kind and the rule, e.g. "dashboard-2 is not a pump: pump ids start
- * with 'pump-'".
+ * with 'pump-'" (truncated to fit; "" on DG_IDENTITY_OK; why may be NULL
+ * when n is 0). d, id and why are borrowed for the call only.
  */
 enum dg_identity_verdict dg_identity_check(const struct dg_devices_settings *d,
                                            enum dg_device_kind kind, const char *id, char *why,
                                            size_t n);
 /*
  * May `id` (already accepted by dg_identity_check) report bed `bed_id`?
- * DG_IDENTITY_OK unless the inventory ties the id to another bed.
+ * DG_IDENTITY_OK unless the inventory ties the id to another bed (an empty
+ * bed_id is not the tied bed either); DG_IDENTITY_UNKNOWN if an inventory
+ * exists and does not list the id. why as for dg_identity_check().
  */
 enum dg_identity_verdict dg_identity_check_bed(const struct dg_devices_settings *d, const char *id,
                                                const char *bed_id, char *why, size_t n);

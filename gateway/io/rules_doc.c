@@ -13,7 +13,8 @@
  * The "alert" column is the priority and kind the interlock core raises
  * (gateway/core/, contract.md "Messages"); "when" is pre-start (the first
  * telemetry of a session that is programmed or running, before any drug
- * flows), running (while the pump reports running), observation (the
+ * flows), grace (vitals.baseline.grace_min after a start without a
+ * baseline), running (while the pump reports running), observation (the
  * observation period after the infusion ends) or always.
  */
 #include "rules_doc.h"
@@ -263,6 +264,19 @@ static int drug_rows(FILE *out, const struct dg_drug *d)
         cell(r.value, "missing");
     rc = rc ? rc : put(out, &r);
 
+    r = (struct row){"weight-change",
+                     "the patient weight is edited while the session is under way; the rate and "
+                     "dose rules keep using the weight the session started with until a clinician "
+                     "resets the alert",
+                     "any change",
+                     "high, technical",
+                     "pause (latched)",
+                     "running",
+                     "—",
+                     "contract.md \"Interlocks\": a program changed mid-session is checked again; "
+                     "verification.md (program edited mid-session)"};
+    rc = rc ? rc : put(out, &r);
+
     r = (struct row){"programmed-dose-soft",
                      "programmed session dose above soft",
                      "",
@@ -346,35 +360,44 @@ static int vitals_rows(FILE *out, const struct dg_vitals_rules *v)
     int rc = 0;
 #define DURING "running, observation"
 
+#define BASELINE      "latest NIBP before start (without one, the first within the grace after it)"
+#define BASELINE_WHEN "pre-start, grace"
     r = (struct row){"baseline-bp-warn",
-                     "latest NIBP before start at or above warn (either value)",
+                     BASELINE " at or above warn (either value)",
                      "",
                      "medium, physiological",
                      "none",
-                     "pre-start",
-                     "`vitals.baseline.warn_sys_mmhg`, `.warn_dia_mmhg`",
+                     BASELINE_WHEN,
+                     "`vitals.baseline.warn_sys_mmhg`, `.warn_dia_mmhg`, `.grace_min`",
                      "Spravato label advisory"};
     cell(r.value, "≥ %g/%g mmHg", v->baseline_warn_sys_mmhg, v->baseline_warn_dia_mmhg);
     rc = rc ? rc : put(out, &r);
 
     r = (struct row){"baseline-bp-missing",
-                     "no NIBP reading recent enough before start",
+                     "no NIBP reading recent enough before start, nor one within the grace after "
+                     "it (raised when the grace ends; a grace of 0 judges at the start only)",
                      "",
                      "medium, technical",
                      "none",
-                     "pre-start",
-                     "`vitals.baseline.max_age_min`",
-                     "Spravato label (blood pressure before dosing)"};
-    cell(r.value, "none in the last %g min", v->baseline_max_age_min);
+                     BASELINE_WHEN,
+                     "`vitals.baseline.max_age_min`, `.grace_min`",
+                     "Spravato label (blood pressure before dosing); grace: a BP cycle takes "
+                     "30–60 s, a cuff started at the start reads within 2 min"};
+    if (v->baseline_grace_min > 0)
+        cell(r.value, "none in the last %g min, nor in %g min after the start",
+             v->baseline_max_age_min, v->baseline_grace_min);
+    else
+        cell(r.value, "none in the last %g min", v->baseline_max_age_min);
     rc = rc ? rc : put(out, &r);
 
     r = (struct row){"baseline-bp-crit",
-                     "latest NIBP before start at or above crit (either value)",
+                     BASELINE " at or above crit (either value)",
                      "",
                      "high, physiological",
                      "",
-                     "pre-start",
-                     "`vitals.baseline.crit_sys_mmhg`, `.crit_dia_mmhg`, `.crit_action`",
+                     BASELINE_WHEN,
+                     "`vitals.baseline.crit_sys_mmhg`, `.crit_dia_mmhg`, `.crit_action`, "
+                     "`.grace_min`",
                      "ICU trial exclusion SBP > 180"};
     cell(r.value, "≥ %g/%g mmHg", v->baseline_crit_sys_mmhg, v->baseline_crit_dia_mmhg);
     if (v->baseline_crit_action == DG_ACTION_NONE)
@@ -382,6 +405,8 @@ static int vitals_rows(FILE *out, const struct dg_vitals_rules *v)
     else
         cell(r.action, "%s on start", action_name(v->baseline_crit_action));
     rc = rc ? rc : put(out, &r);
+#undef BASELINE
+#undef BASELINE_WHEN
 
     r = (struct row){"bp-rise",
                      "SBP or DBP rise over the baseline at or above rise (a warning)",
@@ -598,6 +623,45 @@ static int liveness_rows(FILE *out, const struct dg_liveness *l)
                      "`liveness.clock_skew_s`; site: `gateway.device_time_scale`",
                      "contract.md \"Time\""};
     cell(r.value, "> %g s", l->clock_skew_s);
+    rc = rc ? rc : put(out, &r);
+
+    r = (struct row){"clock-jump",
+                     "a device's time steps forward more than scale × (gateway time between the "
+                     "two receipts + tolerance), or backwards more than scale × tolerance "
+                     "(scale: `gateway.device_time_scale`); the step adds no dose and satisfies "
+                     "no condition delay",
+                     "",
+                     "low, advisory",
+                     "none",
+                     "always",
+                     "`liveness.clock_jump_tolerance_s`, `.data_quality_clear_s`; site: "
+                     "`gateway.device_time_scale`",
+                     "contract.md \"Time\": a device time that jumps forward further than the "
+                     "gateway's own elapsed time allows"};
+    cell(r.value,
+         "forward > scale × (gateway time + %g s), backward > scale × %g s; clears after %g s "
+         "quiet",
+         l->clock_jump_tolerance_s, l->clock_jump_tolerance_s, l->data_quality_clear_s);
+    rc = rc ? rc : put(out, &r);
+
+    r = (struct row){"seq-gap",
+                     "a device's sequence number skips messages within one incarnation; every gap "
+                     "is counted and audited, one of at least this many missing messages also "
+                     "raises the advisory",
+                     "",
+                     "low, advisory",
+                     "",
+                     "always",
+                     "`liveness.seq_gap_advisory_missing`, `.data_quality_clear_s`",
+                     "Sparkplug B sequence numbers and gap detection"};
+    if (l->seq_gap_advisory_missing > 0) {
+        cell(r.value, "≥ %g messages missing; clears after %g s quiet", l->seq_gap_advisory_missing,
+             l->data_quality_clear_s);
+        cell(r.action, "none");
+    } else {
+        cell(r.value, "off (every gap still counted and audited)");
+        cell(r.action, "—");
+    }
     rc = rc ? rc : put(out, &r);
 
     r = (struct row){"permit-to-infuse",

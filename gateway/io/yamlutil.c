@@ -423,6 +423,8 @@ static int store_value(struct dg_yaml *y, const struct dg_yaml_key *k, const yam
             return dg_yaml_fail(y, v, path, "must be between %g and %g, got %s", k->min_d, k->max_d,
                                 s);
         }
+        if (k->whole && d != floor(d))
+            return dg_yaml_fail(y, v, path, "must be a whole number, got %s", s);
         memcpy(dst, &d, sizeof d);
         return 0;
     }

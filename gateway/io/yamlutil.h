@@ -61,6 +61,7 @@ struct dg_yaml_key {
     long long min_i, max_i;   /* INT */
     double min_d, max_d;      /* DOUBLE */
     bool min_exclusive;       /* DOUBLE: the value must be > min_d, not >= */
+    bool whole;               /* DOUBLE: the value must be a whole number (a count) */
     const char *const *names; /* ENUM: NULL-terminated */
     dg_yaml_check_fn check;   /* STRING: optional extra check */
 };

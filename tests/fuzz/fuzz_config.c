@@ -23,9 +23,17 @@
  *     when boluses are not allowed), no two entries for one (drug, care
  *     area); vital-sign thresholds > 0 with every warning less severe than
  *     its critical threshold, silent timeouts warn < crit, a permit renewed
- *     before it lapses, every action none/pause/stop; SHA-256 of exactly
- *     the given bytes, and site settings within their documented ranges;
- *   - no dg_malloc'd memory outlives the call.
+ *     before it lapses, every action none/pause/stop, the data-quality
+ *     keys in range (a whole number of missing messages); SHA-256 of
+ *     exactly the given bytes, and site settings within their documented
+ *     ranges;
+ *   - the devices section: well-formed prefixes that do not overlap unless
+ *     an inventory says each device's kind; an inventory of at most
+ *     DG_INVENTORY_MAX entries, strictly sorted by id (so unique), each id
+ *     its kind's prefix and a name, and each accepted by identity.c as its
+ *     kind (and its bed, if tied, and no other);
+ *   - no dg_malloc'd memory outlives the call, nor a loaded config once
+ *     dg_config_free()d.
  * A broken property aborts.
  *
  * Build: -DDG_FUZZ=ON with clang (tests/fuzz/CMakeLists.txt). Seeds:
@@ -44,6 +52,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/config.h"
+#include "io/identity.h"
 
 #define CFG_NAME "site.yaml"
 #define LIB_NAME "drugs.yaml"
@@ -219,6 +228,7 @@ static void check_vitals(const struct dg_vitals_rules *v)
               in_range(v->rr_warn_delay_s, 600),
           "condition delays in 0..600");
     check(in_range(v->observation_min, 1440), "observation_min in 0..1440");
+    check(in_range(v->baseline_grace_min, 60), "baseline.grace_min in 0..60");
     check(action_ok(v->baseline_crit_action) && action_ok(v->bp_high_action) &&
               action_ok(v->bp_severe_action) && action_ok(v->hr_crit_action) &&
               action_ok(v->spo2_crit_action) && action_ok(v->rr_crit_action) &&
@@ -242,6 +252,11 @@ static void check_liveness(const struct dg_liveness *l)
     check(positive(l->permit_valid_s, 60) && positive(l->permit_period_s, 60) &&
               l->permit_period_s < l->permit_valid_s,
           "0 < permit_period_s < permit_valid_s <= 60");
+    check(positive(l->clock_jump_tolerance_s, 3600), "clock_jump_tolerance_s in (0, 3600]");
+    check(in_range(l->seq_gap_advisory_missing, 1000000) &&
+              l->seq_gap_advisory_missing == floor(l->seq_gap_advisory_missing),
+          "seq_gap_advisory_missing a whole number in 0..1000000");
+    check(positive(l->data_quality_clear_s, 86400), "data_quality_clear_s in (0, 86400]");
 }
 
 static void check_druglib(const struct dg_druglib *lib)
@@ -278,6 +293,47 @@ static void check_link(const struct dg_link_settings *l)
     check(l->keepalive_s >= 2 && l->keepalive_s <= 600, "link.keepalive_s in 2..600");
 }
 
+/* id is prefix followed by at least one character. */
+static int has_prefix(const char *id, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(id, prefix, n) == 0 && id[n] != '\0';
+}
+
+static void check_devices(const struct dg_devices_settings *d)
+{
+    const char *p = d->pump_id_prefix, *m = d->monitor_id_prefix;
+    check(id_ok(p, sizeof d->pump_id_prefix, 0) && id_ok(m, sizeof d->monitor_id_prefix, 0),
+          "device id prefixes well-formed");
+    check(d->have_inventory || (strncmp(p, m, strlen(p)) != 0 && strncmp(m, p, strlen(m)) != 0),
+          "prefixes overlap only with an inventory");
+    check(d->have_inventory || (d->n_inventory == 0 && !d->inventory), "no inventory, no entries");
+    check(d->n_inventory <= DG_INVENTORY_MAX, "inventory within DG_INVENTORY_MAX");
+    check((d->n_inventory == 0) == (d->inventory == NULL), "an array exactly when entries");
+    char why[160];
+    for (size_t i = 0; i < d->n_inventory; i++) {
+        const struct dg_inventory_entry *e = &d->inventory[i];
+        check(id_ok(e->id, sizeof e->id, 0), "inventory id well-formed");
+        check(id_ok(e->bed_id, sizeof e->bed_id, 1), "inventory bed well-formed");
+        check(e->kind == DG_DEVICE_PUMP || e->kind == DG_DEVICE_MONITOR, "inventory kind");
+        check(i == 0 || strcmp(d->inventory[i - 1].id, e->id) < 0,
+              "inventory strictly sorted by id");
+        check(has_prefix(e->id, e->kind == DG_DEVICE_PUMP ? p : m),
+              "inventory id is its kind's prefix and a name");
+        check(dg_identity_check(d, e->kind, e->id, why, sizeof why) == DG_IDENTITY_OK,
+              "every listed device is accepted as its kind");
+        enum dg_device_kind other = e->kind == DG_DEVICE_PUMP ? DG_DEVICE_MONITOR : DG_DEVICE_PUMP;
+        check(dg_identity_check(d, other, e->id, why, sizeof why) != DG_IDENTITY_OK,
+              "no listed device is accepted as the other kind");
+        check(dg_identity_check_bed(d, e->id, e->bed_id[0] ? e->bed_id : "any-bed", why,
+                                    sizeof why) == DG_IDENTITY_OK,
+              "a listed device may report its bed");
+        check(!e->bed_id[0] ||
+                  dg_identity_check_bed(d, e->id, "", why, sizeof why) == DG_IDENTITY_BED,
+              "a tied device may report no other bed");
+    }
+}
+
 static void check_config(const struct dg_config *c)
 {
     check(strcmp(c->path, CFG_NAME) == 0, "cfg.path is the name given");
@@ -298,6 +354,7 @@ static void check_config(const struct dg_config *c)
     check(strcmp(c->device_link.client_id, c->clinic_link.client_id) != 0,
           "links use different client ids");
     check(text_ok(c->drug_library_path, sizeof c->drug_library_path), "drug_library named");
+    check_devices(&c->devices);
 }
 
 /* Upper bound of the line numbers libyaml can report: it also breaks lines
@@ -376,7 +433,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = dg_config_parse(&cfg, CFG_NAME, cfg_text, cfg_len, LIB_NAME, lib_text, lib_len, errbuf,
                              errlen);
     dg_alloc_fail_after(0);
-    check(dg_alloc_live() == live, "no allocation outlives a parse");
+    if (rc != 0) check(dg_alloc_live() == live, "no allocation outlives a failed parse");
     for (size_t i = errlen; i < sizeof errbuf; i++)
         check(errbuf[i] == 0x5a, "nothing written past errlen");
 
@@ -390,6 +447,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(strcmp(cfg.sha256_hex, hex) == 0, "config sha256 of the bytes parsed");
         sha256_of(lib_text, lib_len, hex);
         check(strcmp(cfg.druglib.sha256_hex, hex) == 0, "library sha256 of the bytes parsed");
+        dg_config_free(&cfg);
+        check(dg_alloc_live() == live, "a loaded config owns nothing once freed");
     } else {
         check(memcmp(&cfg, &before, sizeof cfg) == 0, "a failed parse leaves *cfg untouched");
         if (rc == -DG_ENOMEM) {

@@ -868,6 +868,7 @@ static void test_config_section(void **state)
     assert_string_equal(cfg.audit.key_file, "");
     assert_int_equal(cfg.audit.checkpoint_every, 100);
     assert_int_equal(cfg.audit.checkpoint_interval_s, 60);
+    dg_config_free(&cfg);
 
     assert_int_equal(parse(&cfg,
                            "audit:\n"
@@ -879,6 +880,7 @@ static void test_config_section(void **state)
     assert_string_equal(cfg.audit.key_file, "audit.key");
     assert_int_equal(cfg.audit.checkpoint_every, 5);
     assert_int_equal(cfg.audit.checkpoint_interval_s, 86400);
+    dg_config_free(&cfg);
 
     static const struct {
         const char *text, *err;

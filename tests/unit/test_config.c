@@ -37,6 +37,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/config.h"
+#include "io/identity.h"
 
 #define FIXTURES DG_TEST_DATA "/config"
 
@@ -273,6 +274,7 @@ static void assert_vitals_equal(const struct dg_vitals_rules *a, const struct dg
     EQ_D(baseline_crit_sys_mmhg);
     EQ_D(baseline_crit_dia_mmhg);
     EQ_I(baseline_crit_action);
+    EQ_D(baseline_grace_min);
     EQ_D(bp_rise_sys_mmhg);
     EQ_D(bp_rise_dia_mmhg);
     EQ_D(bp_high_sys_mmhg);
@@ -314,6 +316,9 @@ static void assert_liveness_equal(const struct dg_liveness *a, const struct dg_l
     EQ_D(clock_skew_s);
     EQ_D(permit_valid_s);
     EQ_D(permit_period_s);
+    EQ_D(clock_jump_tolerance_s);
+    EQ_D(seq_gap_advisory_missing);
+    EQ_D(data_quality_clear_s);
 }
 #undef EQ_D
 #undef EQ_I
@@ -399,6 +404,10 @@ static void test_shipped_files(void **state)
     assert_liveness_equal(&lib->liveness, &contract_defaults()->liveness);
     assert_true(lib->vitals.observation_min == 120);
     assert_true(lib->liveness.dose_mismatch_abs_mg_per_kg == 0.05);
+    assert_true(lib->vitals.baseline_grace_min == 2);
+    assert_true(lib->liveness.clock_jump_tolerance_s == 5);
+    assert_true(lib->liveness.seq_gap_advisory_missing == 5);
+    assert_true(lib->liveness.data_quality_clear_s == 60);
     assert_true(cfg.device_time_scale == 1);
 
     char hex[65];
@@ -410,6 +419,12 @@ static void test_shipped_files(void **state)
     char p[PATH_MAX];
     join(p, sizeof p, tmp, "shipped/gateway/etc/dosegate.yaml");
     assert_string_equal(cfg.path, p);
+
+    /* The simulator's and certs/make-certs' names; no inventory. */
+    assert_string_equal(cfg.devices.pump_id_prefix, "pump-");
+    assert_string_equal(cfg.devices.monitor_id_prefix, "monitor-");
+    assert_false(cfg.devices.have_inventory);
+    dg_config_free(&cfg);
 }
 
 static void test_every_key(void **state)
@@ -486,6 +501,7 @@ static void test_every_key(void **state)
     assert_true(v->baseline_crit_sys_mmhg == 170);
     assert_true(v->baseline_crit_dia_mmhg == 105);
     assert_int_equal(v->baseline_crit_action, DG_ACTION_PAUSE);
+    assert_true(v->baseline_grace_min == 0);
     assert_true(v->bp_rise_sys_mmhg == 30);
     assert_true(v->bp_rise_dia_mmhg == 20);
     assert_true(v->bp_high_sys_mmhg == 170);
@@ -525,9 +541,13 @@ static void test_every_key(void **state)
     assert_true(l->clock_skew_s == 10);
     assert_true(l->permit_valid_s == 3);
     assert_true(l->permit_period_s == 0.5);
+    assert_true(l->clock_jump_tolerance_s == 3600);
+    assert_true(l->seq_gap_advisory_missing == 0);
+    assert_true(l->data_quality_clear_s == 86400);
     /* The per-area entry wins over the any-area one. */
     assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "infusion-clinic"), &lib->drugs[1]);
     assert_ptr_equal(dg_druglib_find(lib, "ketamine-trd", "icu"), &lib->drugs[0]);
+    dg_config_free(&cfg);
 }
 
 static void test_clinic_link_defaults(void **state)
@@ -550,8 +570,13 @@ static void test_clinic_link_defaults(void **state)
     assert_false(cfg.permit_to_infuse);
     assert_true(cfg.device_time_scale == 1);
     /* No vitals or liveness sections: the contract's values. */
+    assert_true(cfg.druglib.vitals.baseline_grace_min == 2);
+    assert_true(cfg.druglib.liveness.clock_jump_tolerance_s == 5);
+    assert_true(cfg.druglib.liveness.seq_gap_advisory_missing == 5);
+    assert_true(cfg.druglib.liveness.data_quality_clear_s == 60);
     assert_vitals_equal(&cfg.druglib.vitals, &contract_defaults()->vitals);
     assert_liveness_equal(&cfg.druglib.liveness, &contract_defaults()->liveness);
+    dg_config_free(&cfg);
 
     /* Present with only a url: the url is its own, the rest inherited. */
     rc = load(&cfg, "clinic-partial.yaml", err, sizeof err);
@@ -563,6 +588,7 @@ static void test_clinic_link_defaults(void **state)
     assert_string_equal(cfg.clinic_link.key_file, cfg.device_link.key_file);
     assert_int_equal(cfg.clinic_link.keepalive_s, 42);
     assert_int_equal(cfg.device_link.keepalive_s, 42);
+    dg_config_free(&cfg);
 }
 
 /* A relative config path still yields absolute file paths. */
@@ -579,6 +605,7 @@ static void test_relative_config_path(void **state)
     assert_string_equal(cfg.path, "minimal.yaml");
     assert_abs_in(cfg.device_link.ca_file, tmpabs, "certs/ca.pem");
     assert_abs_in(cfg.drug_library_path, tmpabs, "drugs-ok.yaml");
+    dg_config_free(&cfg);
 }
 
 /* --------------------------------------------------------------- bad files */
@@ -625,6 +652,45 @@ static const struct bad_case bad_cases[] = {
     {"cert-is-dir.yaml", false, 8, "device_link.cert_file", "is not a regular file"},
     {"time-scale-range.yaml", false, 5, "gateway.device_time_scale",
      "must be between 1 and 1000, got 0.5"},
+    /* devices */
+    {"devices-not-map.yaml", false, 12, "devices", "expected a mapping, got a list"},
+    {"devices-unknown-key.yaml", false, 12, "devices.pump_prefix",
+     "unknown key (expected one of: pump_id_prefix, monitor_id_prefix, inventory)"},
+    {"devices-prefix-empty.yaml", false, 12, "devices.pump_id_prefix", "must not be empty"},
+    {"devices-prefix-charset.yaml", false, 12, "devices.monitor_id_prefix",
+     "may only contain A-Z a-z 0-9 _ . - (got \"mon itor-\")"},
+    {"devices-prefix-too-long.yaml", false, 12, "devices.pump_id_prefix",
+     "must be at most 63 characters, got 64"},
+    {"devices-prefix-overlap.yaml", false, 13, "devices.monitor_id_prefix",
+     "\"dev-mon-\" and pump_id_prefix \"dev-\" overlap"},
+    {"devices-prefix-overlap-default.yaml", false, 12, "devices.pump_id_prefix",
+     "\"mon\" and monitor_id_prefix \"monitor-\" (the default) overlap"},
+    {"devices-inventory-not-list.yaml", false, 13, "devices.inventory",
+     "expected a list, got a mapping"},
+    {"devices-inventory-null.yaml", false, 12, "devices.inventory", "has no value"},
+    {"devices-entry-not-map.yaml", false, 14, "devices.inventory[1]",
+     "expected a mapping, got \"pump-2\""},
+    {"devices-entry-unknown-key.yaml", false, 15, "devices.inventory[0].bed_id",
+     "unknown key (expected one of: id, kind, bed)"},
+    {"devices-id-missing.yaml", false, 13, "devices.inventory[0].id", "required key is missing"},
+    {"devices-id-charset.yaml", false, 14, "devices.inventory[1].id",
+     "may only contain A-Z a-z 0-9 _ . - (got \"pump 2\")"},
+    {"devices-id-too-long.yaml", false, 13, "devices.inventory[0].id",
+     "must be at most 63 characters, got 64"},
+    {"devices-kind-missing.yaml", false, 13, "devices.inventory[0].kind",
+     "required key is missing"},
+    {"devices-kind-bad.yaml", false, 14, "devices.inventory[0].kind",
+     "must be one of pump, monitor; got \"dashboard\""},
+    {"devices-kind-prefix.yaml", false, 15, "devices.inventory[1].id",
+     "a pump's id must be pump_id_prefix \"pump-\" followed by a name (got \"monitor-1\")"},
+    {"devices-id-is-prefix.yaml", false, 13, "devices.inventory[0].id",
+     "a monitor's id must be monitor_id_prefix \"monitor-\" followed by a name (got "
+     "\"monitor-\")"},
+    {"devices-dup.yaml", false, 19, "devices.inventory[3].id",
+     "duplicate device id \"pump-2\" (first at line 13)"},
+    {"devices-bed-charset.yaml", false, 15, "devices.inventory[0].bed",
+     "may only contain A-Z a-z 0-9 _ . - (got \"bed/1\")"},
+    {"devices-bed-empty.yaml", false, 15, "devices.inventory[0].bed", "must not be empty"},
     /* drug library */
     {"drugs-dup.yaml", true, 11, "drugs[1].id",
      "duplicate entry for drug \"ketamine-trd\" with no care area (any) (first at line 6)"},
@@ -787,6 +853,7 @@ static void test_partial_library(void **state)
     lib.liveness.clock_skew_s = 120;
     assert_vitals_equal(&cfg.druglib.vitals, &lib.vitals);
     assert_liveness_equal(&cfg.druglib.liveness, &lib.liveness);
+    dg_config_free(&cfg);
 }
 
 static void test_missing_file(void **state)
@@ -836,6 +903,7 @@ static void test_out_of_memory(void **state)
         assert_non_null(strstr(err, "out of memory"));
     }
     assert_true(n > 1 && n < 100);
+    dg_config_free(&cfg);
 }
 
 /* The hash is of the bytes: a comment changes it, the values do not. */
@@ -859,16 +927,412 @@ static void test_hash_tracks_bytes(void **state)
     char hex[65];
     sha256_file(p, hex);
     assert_string_equal(a.sha256_hex, hex);
+    dg_config_free(&a);
+    dg_config_free(&b);
+}
+
+/* ---------------------------------------------------- data-quality keys */
+
+/* The library keys of baseline grace and of the data-quality advisories,
+   each at, just inside and just outside its range, parsed from memory: a
+   value in range is stored, one outside is refused naming the library,
+   the line and the key. */
+static void test_data_quality_keys(void **state)
+{
+    (void)state;
+    static const char site[] = "gateway: {id: gw-1, site: test-site}\n"
+                               "device_link:\n"
+                               "  url: ssl://127.0.0.1:8883\n"
+                               "  ca_file: ca.pem\n"
+                               "  cert_file: gateway.pem\n"
+                               "  key_file: gateway.key\n"
+                               "drug_library: lib.yaml\n";
+    enum { GRACE, JUMP, SEQ, CLEAR };
+    static const struct {
+        int key;
+        const char *value;
+        double want;         /* stored value when ok */
+        const char *problem; /* NULL: loads */
+    } cases[] = {
+        {GRACE, "0", 0, NULL},
+        {GRACE, "0.5", 0.5, NULL},
+        {GRACE, "60", 60, NULL},
+        {GRACE, "-0.1", 0, "must be between 0 and 60, got -0.1"},
+        {GRACE, "60.01", 0, "must be between 0 and 60, got 60.01"},
+        {GRACE, "\"2\"", 0, "expected a number, got \"2\" (quoted values are strings)"},
+        {JUMP, "0.001", 0.001, NULL},
+        {JUMP, "3600", 3600, NULL},
+        {JUMP, "0", 0, "must be greater than 0 and at most 3600, got 0"},
+        {JUMP, "-5", 0, "must be greater than 0 and at most 3600, got -5"},
+        {JUMP, "3600.5", 0, "must be greater than 0 and at most 3600, got 3600.5"},
+        {JUMP, ".inf", 0, "must be a finite number"},
+        {SEQ, "0", 0, NULL},
+        {SEQ, "1", 1, NULL},
+        {SEQ, "1000000", 1000000, NULL},
+        {SEQ, "-1", 0, "must be between 0 and 1e+06, got -1"},
+        {SEQ, "1000001", 0, "must be between 0 and 1e+06, got 1000001"},
+        {SEQ, "2.5", 0, "must be a whole number, got 2.5"},
+        {SEQ, "5.0", 5, NULL},
+        {CLEAR, "0.5", 0.5, NULL},
+        {CLEAR, "86400", 86400, NULL},
+        {CLEAR, "0", 0, "must be greater than 0 and at most 86400, got 0"},
+        {CLEAR, "86401", 0, "must be greater than 0 and at most 86400, got 86401"},
+        {CLEAR, "null", 0, "has no value"},
+    };
+    static const char *const section[] = {
+        "vitals:\n  baseline:\n    grace_min: ", "liveness:\n  clock_jump_tolerance_s: ",
+        "liveness:\n  seq_gap_advisory_missing: ", "liveness:\n  data_quality_clear_s: "};
+    static const char *const key[] = {
+        "vitals.baseline.grace_min", "liveness.clock_jump_tolerance_s",
+        "liveness.seq_gap_advisory_missing", "liveness.data_quality_clear_s"};
+    static const unsigned line[] = {10, 9, 9, 9};
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        static struct dg_config cfg;
+        char lib[512], err[512], want[300];
+        int n = snprintf(lib, sizeof lib,
+                         "# a library that sets one key\n"
+                         "library:\n"
+                         "  id: test-lib\n"
+                         "  version: \"1\"\n"
+                         "drugs:\n"
+                         "  - id: ketamine-trd\n"
+                         "    name: Ketamine\n"
+                         "%s%s\n",
+                         section[cases[i].key], cases[i].value);
+        assert_true(n > 0 && (size_t)n < sizeof lib);
+        int64_t live = dg_alloc_live();
+        int rc =
+            dg_config_parse(&cfg, "site.yaml", (const unsigned char *)site, sizeof site - 1,
+                            "lib.yaml", (const unsigned char *)lib, (size_t)n, err, sizeof err);
+        assert_int_equal(dg_alloc_live(), live);
+        const char *what = key[cases[i].key];
+        if (!cases[i].problem) {
+            if (rc != 0) fail_msg("%s: %s refused: %s", what, cases[i].value, err);
+            const double got[] = {cfg.druglib.vitals.baseline_grace_min,
+                                  cfg.druglib.liveness.clock_jump_tolerance_s,
+                                  cfg.druglib.liveness.seq_gap_advisory_missing,
+                                  cfg.druglib.liveness.data_quality_clear_s};
+            if (got[cases[i].key] != cases[i].want)
+                fail_msg("%s: %s stored as %g", what, cases[i].value, got[cases[i].key]);
+            dg_config_free(&cfg);
+            continue;
+        }
+        if (rc != -DG_ECONFIG)
+            fail_msg("%s: %s: rc %d, want -DG_ECONFIG", what, cases[i].value, rc);
+        snprintf(want, sizeof want, "lib.yaml:%u: %s: ", line[cases[i].key], what);
+        if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, cases[i].problem))
+            fail_msg("%s = %s:\n got  %s\n want %s...%s", what, cases[i].value, err, want,
+                     cases[i].problem);
+    }
+}
+
+/* The shipped library writes each data-quality key out, with its value and
+   the source of the value on the same line (as every other key there). */
+static void test_shipped_data_quality_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *section, *line;
+    } want[] = {
+        {"  baseline:\n", "    grace_min: 2 "},
+        {"liveness:\n", "  clock_jump_tolerance_s: 5 "},
+        {"liveness:\n", "  seq_gap_advisory_missing: 5 "},
+        {"liveness:\n", "  data_quality_clear_s: 60 "},
+    };
+    FILE *f = fopen(DG_SOURCE_DIR "/gateway/etc/drug-library.yaml", "rb");
+    assert_non_null(f);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *sec = strstr(text, want[i].section);
+        if (!sec) fail_msg("no %s section", want[i].section);
+        const char *l = strstr(sec, want[i].line);
+        if (!l || (l > text && l[-1] != '\n'))
+            fail_msg("shipped library lacks \"%s\"", want[i].line);
+        const char *eol = strchr(l, '\n');
+        const char *src = strstr(l, "# Source: ");
+        if (!src || (eol && src > eol)) fail_msg("\"%s\" has no # Source: comment", want[i].line);
+    }
+}
+
+/* ---------------------------------------------------------------- devices */
+
+static void assert_entry(const struct dg_inventory_entry *e, const char *id,
+                         enum dg_device_kind kind, const char *bed)
+{
+    assert_string_equal(e->id, id);
+    assert_int_equal(e->kind, kind);
+    assert_string_equal(e->bed_id, bed);
+}
+
+/* Left out: the prefixes certs/make-certs and the simulator use, no inventory. */
+static void test_devices_defaults(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512];
+    int64_t live = dg_alloc_live();
+    int rc = load(&cfg, "minimal.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("minimal.yaml refused: %s", err);
+    assert_string_equal(cfg.devices.pump_id_prefix, "pump-");
+    assert_string_equal(cfg.devices.monitor_id_prefix, "monitor-");
+    assert_false(cfg.devices.have_inventory);
+    assert_int_equal(cfg.devices.n_inventory, 0);
+    assert_null(cfg.devices.inventory);
+    assert_int_equal(dg_alloc_live(), live);
+    dg_config_free(&cfg);
+}
+
+/* Every key; the inventory is stored sorted by id, owned, freed once. */
+static void test_devices_inventory(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512], why[160];
+    int64_t live = dg_alloc_live();
+    int rc = load(&cfg, "devices-good.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("devices-good.yaml refused: %s", err);
+    const struct dg_devices_settings *d = &cfg.devices;
+    assert_string_equal(d->pump_id_prefix, "ip-");
+    assert_string_equal(d->monitor_id_prefix, "mon.");
+    assert_true(d->have_inventory);
+    assert_int_equal(d->n_inventory, 4);
+    assert_non_null(d->inventory);
+    assert_entry(&d->inventory[0], "ip-1", DG_DEVICE_PUMP, "bed-1");
+    assert_entry(&d->inventory[1], "ip-3", DG_DEVICE_PUMP, "");
+    assert_entry(&d->inventory[2], "mon.1", DG_DEVICE_MONITOR, "");
+    assert_entry(&d->inventory[3], "mon.2", DG_DEVICE_MONITOR, "bed-2");
+    assert_true(dg_alloc_live() > live);
+
+    /* What the gateway will do with it. */
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_PUMP, "ip-3", why, sizeof why), DG_IDENTITY_OK);
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_PUMP, "ip-2", why, sizeof why),
+                     DG_IDENTITY_UNKNOWN);
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_PUMP, "pump-1", why, sizeof why),
+                     DG_IDENTITY_KIND);
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_MONITOR, "mon.2", why, sizeof why),
+                     DG_IDENTITY_OK);
+    assert_int_equal(dg_identity_check_bed(d, "mon.2", "bed-1", why, sizeof why), DG_IDENTITY_BED);
+
+    dg_config_free(&cfg);
+    assert_null(cfg.devices.inventory);
+    assert_int_equal(cfg.devices.n_inventory, 0);
+    assert_int_equal(dg_alloc_live(), live);
+    dg_config_free(&cfg); /* twice: a no-op */
+    assert_int_equal(dg_alloc_live(), live);
+
+    /* good.yaml sets every key of the site config, devices included. */
+    rc = load(&cfg, "good.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("good.yaml refused: %s", err);
+    assert_string_equal(cfg.devices.pump_id_prefix, "pump-");
+    assert_string_equal(cfg.devices.monitor_id_prefix, "mon-");
+    assert_int_equal(cfg.devices.n_inventory, 2);
+    assert_entry(&cfg.devices.inventory[0], "mon-1", DG_DEVICE_MONITOR, "bed-1");
+    assert_entry(&cfg.devices.inventory[1], "pump-1", DG_DEVICE_PUMP, "bed-1");
+    dg_config_free(&cfg);
+    assert_int_equal(dg_alloc_live(), live);
+}
+
+/* Present but empty refuses everything; a shared prefix needs the inventory. */
+static void test_devices_edge_inventories(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512], why[160];
+    int64_t live = dg_alloc_live();
+    int rc = load(&cfg, "devices-empty-inventory.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("devices-empty-inventory.yaml refused: %s", err);
+    assert_true(cfg.devices.have_inventory);
+    assert_int_equal(cfg.devices.n_inventory, 0);
+    assert_int_equal(dg_identity_check(&cfg.devices, DG_DEVICE_PUMP, "pump-1", why, sizeof why),
+                     DG_IDENTITY_UNKNOWN);
+    assert_int_equal(
+        dg_identity_check(&cfg.devices, DG_DEVICE_MONITOR, "monitor-1", why, sizeof why),
+        DG_IDENTITY_UNKNOWN);
+    dg_config_free(&cfg);
+    assert_int_equal(dg_alloc_live(), live);
+
+    rc = load(&cfg, "devices-shared-prefix.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("devices-shared-prefix.yaml refused: %s", err);
+    assert_entry(&cfg.devices.inventory[0], "dev-1", DG_DEVICE_PUMP, "");
+    assert_entry(&cfg.devices.inventory[1], "dev-2", DG_DEVICE_MONITOR, "");
+    assert_int_equal(dg_identity_check(&cfg.devices, DG_DEVICE_PUMP, "dev-1", why, sizeof why),
+                     DG_IDENTITY_OK);
+    assert_int_equal(dg_identity_check(&cfg.devices, DG_DEVICE_PUMP, "dev-2", why, sizeof why),
+                     DG_IDENTITY_WRONG_KIND);
+    dg_config_free(&cfg);
+    assert_int_equal(dg_alloc_live(), live);
+}
+
+/* A site config in tmp/name: minimal.yaml's keys, then devices_text. */
+static void write_devices_config(const char *name, const char *devices_text, size_t len)
+{
+    static const char head[] = "gateway: {id: gw-1, site: test-site}\n"
+                               "device_link:\n"
+                               "  url: ssl://127.0.0.1:8883\n"
+                               "  ca_file: certs/ca.pem\n"
+                               "  cert_file: certs/gateway.pem\n"
+                               "  key_file: certs/gateway.key\n"
+                               "drug_library: drugs-ok.yaml\n"
+                               "devices:\n"
+                               "  inventory:\n";
+    char p[PATH_MAX];
+    join(p, sizeof p, tmp, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(head, 1, sizeof head - 1, f), sizeof head - 1);
+    assert_int_equal(fwrite(devices_text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+#define HEAD_LINES 9 /* lines of write_devices_config's head */
+
+/* Thousands of devices, in no order: all stored sorted, all found; a
+   duplicate at the very end is still named at its own line. */
+static void test_devices_large_inventory(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static struct dg_config cfg;
+    char err[512], why[160], id[DG_ID_MAX];
+    size_t cap = (size_t)N * 64 + 128, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    /* 7919 is prime to N: i -> i * 7919 % N visits every number once, out of order. */
+    for (size_t i = 0; i < N; i++) {
+        size_t k = i * 7919 % N;
+        int n;
+        if (k % 2)
+            n = snprintf(text + len, cap - len,
+                         "    - {id: pump-%05zu, kind: pump, bed: bed-%zu}\n", k, k);
+        else
+            n = snprintf(text + len, cap - len, "    - {id: monitor-%05zu, kind: monitor}\n", k);
+        assert_true(n > 0 && (size_t)n < cap - len);
+        len += (size_t)n;
+    }
+    write_devices_config("devices-large.yaml", text, len);
+    int64_t live = dg_alloc_live();
+    int rc = load(&cfg, "devices-large.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("devices-large.yaml refused: %s", err);
+    const struct dg_devices_settings *d = &cfg.devices;
+    assert_int_equal(d->n_inventory, N);
+    for (size_t i = 1; i < N; i++)
+        if (strcmp(d->inventory[i - 1].id, d->inventory[i].id) >= 0)
+            fail_msg("not sorted at %zu: %s, %s", i, d->inventory[i - 1].id, d->inventory[i].id);
+    for (size_t k = 0; k < N; k++) {
+        enum dg_device_kind kind = k % 2 ? DG_DEVICE_PUMP : DG_DEVICE_MONITOR;
+        snprintf(id, sizeof id, "%s-%05zu", k % 2 ? "pump" : "monitor", k);
+        if (dg_identity_check(d, kind, id, why, sizeof why) != DG_IDENTITY_OK)
+            fail_msg("%s refused: %s", id, why);
+    }
+    snprintf(id, sizeof id, "pump-%05d", N + 1);
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_PUMP, id, why, sizeof why),
+                     DG_IDENTITY_UNKNOWN);
+    assert_int_equal(dg_identity_check_bed(d, "pump-00001", "bed-1", why, sizeof why),
+                     DG_IDENTITY_OK);
+    assert_int_equal(dg_identity_check_bed(d, "pump-00001", "bed-3", why, sizeof why),
+                     DG_IDENTITY_BED);
+    dg_config_free(&cfg);
+    assert_int_equal(dg_alloc_live(), live);
+
+    /* The last line repeats an entry from the middle of the file (a pump). */
+    const size_t dup_i = N / 2 + 1, dup_k = dup_i * 7919 % N;
+    assert_true(dup_k % 2 == 1);
+    int n = snprintf(text + len, cap - len, "    - {id: pump-%05zu, kind: pump}\n", dup_k);
+    assert_true(n > 0);
+    len += (size_t)n;
+    write_devices_config("devices-large-dup.yaml", text, len);
+    static struct dg_config before;
+    memset(&cfg, 0xA5, sizeof cfg);
+    before = cfg;
+    assert_int_equal(load(&cfg, "devices-large-dup.yaml", err, sizeof err), -DG_ECONFIG);
+    assert_memory_equal(&cfg, &before, sizeof cfg);
+    assert_int_equal(dg_alloc_live(), live);
+    char want[200];
+    snprintf(want, sizeof want,
+             ":%d: devices.inventory[%d].id: duplicate device id \"pump-%05zu\" "
+             "(first at line %d)",
+             HEAD_LINES + N + 1, N, dup_k, (int)(HEAD_LINES + dup_i + 1));
+    if (!strstr(err, want)) fail_msg("got  %s\nwant ...%s", err, want);
+    free(text);
+}
+
+/* More entries than DG_INVENTORY_MAX (only aliases fit them in 1 MiB) are
+   refused before anything is allocated for them. */
+static void test_devices_too_many(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512];
+    size_t cap = (size_t)(DG_INVENTORY_MAX + 1) * 10 + 64, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text, cap, "    - &p {id: pump-1, kind: pump}\n");
+    for (size_t i = 1; i <= DG_INVENTORY_MAX; i++)
+        len += (size_t)snprintf(text + len, cap - len, "    - *p\n");
+    assert_true(len < cap);
+    write_devices_config("devices-too-many.yaml", text, len);
+    free(text);
+    int64_t live = dg_alloc_live();
+    assert_int_equal(load(&cfg, "devices-too-many.yaml", err, sizeof err), -DG_ECONFIG);
+    assert_int_equal(dg_alloc_live(), live);
+    char want[200];
+    snprintf(want, sizeof want, ":%d: devices.inventory: at most %d devices are supported, got %d",
+             HEAD_LINES, DG_INVENTORY_MAX, DG_INVENTORY_MAX + 1);
+    if (!strstr(err, want)) fail_msg("got  %s\nwant ...%s", err, want);
+}
+
+/* Every allocation failure while loading an inventory is reported, leaks
+   nothing and leaves the caller's config untouched. */
+static void test_devices_out_of_memory(void **state)
+{
+    (void)state;
+    static struct dg_config cfg, before;
+    char err[512];
+    int64_t live = dg_alloc_live();
+    uint64_t n;
+    for (n = 1; n < 200; n++) {
+        memset(&cfg, 0x5A, sizeof cfg);
+        before = cfg;
+        dg_alloc_fail_after(n);
+        int rc = load(&cfg, "devices-good.yaml", err, sizeof err);
+        dg_alloc_fail_after(0);
+        if (rc == 0) break;
+        assert_int_equal(rc, -DG_ENOMEM);
+        assert_non_null(strstr(err, "out of memory"));
+        assert_memory_equal(&cfg, &before, sizeof cfg);
+        assert_int_equal(dg_alloc_live(), live);
+    }
+    assert_true(n > 1 && n < 200);
+    assert_int_equal(cfg.devices.n_inventory, 4);
+    dg_config_free(&cfg);
+    assert_int_equal(dg_alloc_live(), live);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_files),        cmocka_unit_test(test_every_key),
-        cmocka_unit_test(test_clinic_link_defaults), cmocka_unit_test(test_relative_config_path),
-        cmocka_unit_test(test_bad_fixtures),         cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_small_error_buffer),   cmocka_unit_test(test_out_of_memory),
-        cmocka_unit_test(test_hash_tracks_bytes),    cmocka_unit_test(test_partial_library),
+        cmocka_unit_test(test_shipped_files),
+        cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_clinic_link_defaults),
+        cmocka_unit_test(test_relative_config_path),
+        cmocka_unit_test(test_bad_fixtures),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_small_error_buffer),
+        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_hash_tracks_bytes),
+        cmocka_unit_test(test_partial_library),
+        cmocka_unit_test(test_data_quality_keys),
+        cmocka_unit_test(test_shipped_data_quality_keys),
+        cmocka_unit_test(test_devices_defaults),
+        cmocka_unit_test(test_devices_inventory),
+        cmocka_unit_test(test_devices_edge_inventories),
+        cmocka_unit_test(test_devices_large_inventory),
+        cmocka_unit_test(test_devices_too_many),
+        cmocka_unit_test(test_devices_out_of_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -159,6 +159,7 @@ static void test_doc_matches_shipped_library(void **state)
     }
     free(doc);
     free(table);
+    dg_config_free(&cfg);
 }
 
 /* The shipped file holds the contract's values, as druglib.c states them. */
@@ -186,6 +187,7 @@ static void test_shipped_is_contract(void **state)
     assert_string_equal(a, b);
     free(a);
     free(b);
+    dg_config_free(&cfg);
 }
 
 /* Exactly one row per rule id, and nothing else in the table's first column. */
@@ -202,6 +204,7 @@ static void test_every_rule_once(void **state)
         "concentration-soft",
         "concentration-hard",
         "weight",
+        "weight-change",
         "programmed-dose-soft",
         "programmed-dose-hard",
         "unknown-drug",
@@ -228,6 +231,8 @@ static void test_every_rule_once(void **state)
         "command-not-honoured",
         "dose-mismatch",
         "clock-skew",
+        "clock-jump",
+        "seq-gap",
         "permit-to-infuse",
     };
     static struct dg_druglib lib;
@@ -279,6 +284,10 @@ static void test_table_follows_library(void **state)
     lib.vitals.two_warnings_action = DG_ACTION_NONE;
     lib.vitals.baseline_crit_action = DG_ACTION_PAUSE;
     lib.liveness.permit_valid_s = 3.5;
+    lib.vitals.baseline_grace_min = 0;
+    lib.liveness.clock_jump_tolerance_s = 7.5;
+    lib.liveness.seq_gap_advisory_missing = 0;
+    lib.liveness.data_quality_clear_s = 90;
 
     int rc;
     char *t = render(&lib, "ketamine-trd", &rc);
@@ -302,6 +311,10 @@ static void test_table_follows_library(void **state)
         "active at once on one bed | off |",
         "| ≥ 180/110 mmHg | high, physiological | pause on start |",
         "| every 1 s, valid 3.5 s |",
+        "| none in the last 15 min |",
+        "| forward > scale × (gateway time + 7.5 s), backward > scale × 7.5 s; clears after 90 s "
+        "quiet | low, advisory | none |",
+        "| off (every gap still counted and audited) | low, advisory | — |",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(t, want[i])) fail_msg("table lacks \"%s\":\n%s", want[i], t);
@@ -312,6 +325,27 @@ static void test_table_follows_library(void **state)
     t = render(&lib, "ketamine-trd", &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(t, "| > 1.125 mg/kg/h |"));
+    free(t);
+
+    /* The defaults: a grace after the start, an advisory from 5 missing. */
+    memset(&lib, 0, sizeof lib);
+    dg_druglib_defaults(&lib);
+    lib.n_drugs = 1;
+    snprintf(lib.drugs[0].id, sizeof lib.drugs[0].id, "ketamine-trd");
+    dg_drug_defaults(&lib.drugs[0], 1);
+    lib.vitals.baseline_grace_min = 2.5;
+    lib.liveness.seq_gap_advisory_missing = 7;
+    t = render(&lib, "ketamine-trd", &rc);
+    assert_int_equal(rc, 0);
+    static const char *const want_defaults[] = {
+        "| none in the last 15 min, nor in 2.5 min after the start |",
+        "| ≥ 7 messages missing; clears after 60 s quiet | low, advisory | none |",
+        "| forward > scale × (gateway time + 5 s), backward > scale × 5 s; clears after 60 s "
+        "quiet |",
+        "`vitals.baseline.crit_sys_mmhg`, `.crit_dia_mmhg`, `.crit_action`, `.grace_min`",
+    };
+    for (size_t i = 0; i < sizeof want_defaults / sizeof want_defaults[0]; i++)
+        if (!strstr(t, want_defaults[i])) fail_msg("table lacks \"%s\":\n%s", want_defaults[i], t);
     free(t);
 }
 
@@ -343,6 +377,7 @@ static int print_table(const char *path)
     if (strcmp(path, SHIPPED_LIB) == 0) drug = SHIPPED_DRUG;
     rc = dg_rules_doc_write(stdout, &cfg.druglib, drug);
     if (rc != 0) fprintf(stderr, "rules table: %s\n", dg_strerror(rc));
+    dg_config_free(&cfg);
     return rc == 0 ? 0 : 1;
 }
 
@@ -361,6 +396,7 @@ static int update_doc(void)
         fprintf(stderr, "%s: cannot read it, or no \"%s\" line followed by \"%s\"\n", RULES_MD,
                 DG_RULES_DOC_BEGIN, DG_RULES_DOC_END);
         free(doc);
+        dg_config_free(&cfg);
         return 1;
     }
     const char *tmp_path = RULES_MD ".tmp";
@@ -368,10 +404,12 @@ static int update_doc(void)
     if (!f) {
         perror(tmp_path);
         free(doc);
+        dg_config_free(&cfg);
         return 1;
     }
     fwrite(doc, 1, b, f);
     rc = dg_rules_doc_write(f, &cfg.druglib, SHIPPED_DRUG);
+    dg_config_free(&cfg);
     fputs(doc + e, f);
     free(doc);
     if (fclose(f) != 0 || rc != 0 || rename(tmp_path, RULES_MD) != 0) {
