@@ -39,6 +39,7 @@
 #include "audit.h"
 #include "codec.h"
 #include "courier.h"
+#include "identity.h"
 #include "link.h"
 #include "log.h"
 #include "store.h"
@@ -379,6 +380,27 @@ static void reject(struct gw *g, const char *topic, const char *device_id,
              device_id && device_id[0] ? device_id : "unknown", "message", topic, detail);
 }
 
+/*
+ * A device the identity rules refuse (identity.h): counted, logged and
+ * audited as a security event; nothing of it reaches the core, so no
+ * state, alert or command ever exists for it.
+ */
+static void refuse_identity(struct gw *g, const char *topic, const char *id,
+                            enum dg_identity_verdict v, const char *why)
+{
+    g->identity_refused++;
+    g->rejected[DG_REJECT_IDENTITY]++;
+    g->rejected_total++;
+    char qt[TOPIC_MAX + 8], qw[DG_TEXT_MAX + 8];
+    DG_WARN("input", "msg=\"device refused\" reason=identity rule=%s device=%s topic=%s detail=%s",
+            dg_identity_verdict_name(v), id, dg_log_q(qt, sizeof qt, topic),
+            dg_log_q(qw, sizeof qw, why));
+    char detail[DG_TEXT_MAX + TOPIC_MAX + 32];
+    snprintf(detail, sizeof detail, "%s (topic %s): %s", dg_identity_verdict_name(v), topic, why);
+    audit_gw(g, "security.identity", "R", DG_OUTCOME_SERIOUS, DG_PART_DEVICE, id[0] ? id : "unknown",
+             "device", id[0] ? id : "unknown", detail);
+}
+
 /* What the core noticed about a device message it processed: a reboot, a
    sequence gap, a clock jump (each also counted and audited by the core). */
 static void log_note(const char *topic, const char *id, const struct dg_input_note *n)
@@ -406,6 +428,21 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
     struct dg_now now = now_get();
     enum dg_topic_kind kind = dg_topic_parse(g->cfg->topic_root, topic, id, sizeof id);
     int rc = 0;
+
+    /* Identity by kind: a pump id on a telemetry topic, a monitor id on a
+       vitals topic, listed in the inventory if there is one; checked before
+       anything is decoded or kept, not even a flood bucket. */
+    if ((kind == DG_TOPIC_TELEMETRY || kind == DG_TOPIC_VITALS) && link == g->device) {
+        char why[DG_TEXT_MAX];
+        enum dg_identity_verdict v =
+            dg_identity_check(&g->cfg->devices,
+                              kind == DG_TOPIC_TELEMETRY ? DG_DEVICE_PUMP : DG_DEVICE_MONITOR, id,
+                              why, sizeof why);
+        if (v != DG_IDENTITY_OK) {
+            refuse_identity(g, topic, id, v, why);
+            return;
+        }
+    }
 
     /* Flood: each device gets its token bucket before anything is decoded. */
     if ((kind == DG_TOPIC_TELEMETRY || kind == DG_TOPIC_VITALS) && g->throttle) {
@@ -440,12 +477,26 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
             reject(g, topic, id, &err);
             return;
         }
+        char why[DG_TEXT_MAX];
+        enum dg_identity_verdict v =
+            dg_identity_check_bed(&g->cfg->devices, id, t.bed_id, why, sizeof why);
+        if (v != DG_IDENTITY_OK) {
+            refuse_identity(g, topic, id, v, why);
+            return;
+        }
         t.recv_mono_ms = dg_link_message_mono_ms(link);
         rc = dg_core_telemetry(g->core, &t, now);
     } else if (kind == DG_TOPIC_VITALS && link == g->device) {
         struct dg_vitals v;
         if (dg_codec_decode_vitals(payload, len, id, &v, &err) != 0) {
             reject(g, topic, id, &err);
+            return;
+        }
+        char why[DG_TEXT_MAX];
+        enum dg_identity_verdict iv =
+            dg_identity_check_bed(&g->cfg->devices, id, v.bed_id, why, sizeof why);
+        if (iv != DG_IDENTITY_OK) {
+            refuse_identity(g, topic, id, iv, why);
             return;
         }
         v.recv_mono_ms = dg_link_message_mono_ms(link);
