@@ -397,8 +397,8 @@ static void refuse_identity(struct gw *g, const char *topic, const char *id,
             dg_log_q(qw, sizeof qw, why));
     char detail[DG_TEXT_MAX + TOPIC_MAX + 32];
     snprintf(detail, sizeof detail, "%s (topic %s): %s", dg_identity_verdict_name(v), topic, why);
-    audit_gw(g, "security.identity", "R", DG_OUTCOME_SERIOUS, DG_PART_DEVICE, id[0] ? id : "unknown",
-             "device", id[0] ? id : "unknown", detail);
+    audit_gw(g, "security.identity", "R", DG_OUTCOME_SERIOUS, DG_PART_DEVICE,
+             id[0] ? id : "unknown", "device", id[0] ? id : "unknown", detail);
 }
 
 /* What the core noticed about a device message it processed: a reboot, a
@@ -434,10 +434,9 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
        anything is decoded or kept, not even a flood bucket. */
     if ((kind == DG_TOPIC_TELEMETRY || kind == DG_TOPIC_VITALS) && link == g->device) {
         char why[DG_TEXT_MAX];
-        enum dg_identity_verdict v =
-            dg_identity_check(&g->cfg->devices,
-                              kind == DG_TOPIC_TELEMETRY ? DG_DEVICE_PUMP : DG_DEVICE_MONITOR, id,
-                              why, sizeof why);
+        enum dg_identity_verdict v = dg_identity_check(
+            &g->cfg->devices, kind == DG_TOPIC_TELEMETRY ? DG_DEVICE_PUMP : DG_DEVICE_MONITOR, id,
+            why, sizeof why);
         if (v != DG_IDENTITY_OK) {
             refuse_identity(g, topic, id, v, why);
             return;
