@@ -556,8 +556,9 @@ static int liveness_rows(FILE *out, const struct dg_liveness *l)
     int rc = 0;
 
     r = (struct row){"vitals-silent",
-                     "no continuous vitals (HR, SpO2) from the bed's monitor while a pump runs; "
-                     "the medium alert counts as a warning",
+                     "no continuous vitals (HR, SpO2) from a monitor of a bed where a pump runs "
+                     "(per monitor; the bed is the source when no monitor reports it); the "
+                     "medium alert counts as a warning",
                      "",
                      "medium → high, technical",
                      "none",
