@@ -115,9 +115,10 @@ def summary(sim_proc):
 
 
 def gateway_counter(gw_proc, key):
-    """A counter from the gateway's stop summary log line (after it exited)."""
+    """A counter from the gateway's stop summary log lines (msg="summary" and
+    msg="devices", after it exited)."""
     for line in gw_proc.stderr().splitlines():
-        if 'msg="summary"' in line:
+        if 'msg="summary"' in line or 'msg="devices"' in line:
             for p in line.split():
                 if p.startswith(key + "="):
                     return int(p.split("=", 1)[1])
@@ -153,7 +154,8 @@ def pb_double(field, value):
 
 
 def telemetry(pump_id, seq=1, bed_id="bed-1", rate_ml_per_h=52.5, weight_kg=70.0, state=3,
-              device_time_ms=None, session="s-test", conc=1.0, incarnation=7):
+              device_time_ms=None, session="s-test", conc=1.0, incarnation=7,
+              permit_required=False):
     """A PumpTelemetry (schema 1) encoded field by field (proto/dosegate.proto).
     device_time_ms defaults to now (a right clock); incarnation is the boot id
     (0 leaves the field out)."""
@@ -166,4 +168,5 @@ def telemetry(pump_id, seq=1, bed_id="bed-1", rate_ml_per_h=52.5, weight_kg=70.0
             pb_varint(4, device_time_ms) + pb_bytes(5, bed_id) + pb_bytes(6, "pt-test") +
             pb_bytes(7, session) + pb_varint(8, state) + pb_bytes(9, program) +
             pb_double(10, rate_ml_per_h) +
+            (pb_varint(17, 1) if permit_required else b"") +
             (pb_varint(18, incarnation) if incarnation else b""))
