@@ -262,6 +262,71 @@ class BrokerSecurity(unittest.TestCase):
             self.assert_published(env.mosquitto_pub("gateway", alert, b"alert-2"))
             self.assert_first(d9, alert, b"alert-2")
 
+    # Kinds (issue 7). With the old ACL's "pattern" lines (any CN may write
+    # .../pump/<CN>/telemetry and .../monitor/<CN>/vitals) each forbidden
+    # publish below went through: the gateway subscriber got it first.
+
+    def assert_writes_denied(self, env, identity, topics, control_identity, control_topic):
+        """identity's publish to each of topics is refused, and a gateway
+        subscriber on everything gets control_identity's later control
+        message on control_topic first (so none of them slipped through)."""
+        gw = env.mosquitto_sub("gateway", env.root + "/#", count=1, timeout=20)
+        for t in topics:
+            self.assert_denied(env.mosquitto_pub(identity, env.root + t, b"forged"))
+        control = env.root + control_topic
+        self.assert_published(env.mosquitto_pub(control_identity, control, b"control"))
+        self.assert_first(gw, control, b"control")
+
+    def test_l_monitor_cannot_write_pump_telemetry(self):
+        with self.env() as env:
+            self.assert_writes_denied(env, "monitor-1",
+                                      ["/pump/monitor-1/telemetry", "/pump/pump-1/telemetry"],
+                                      "monitor-1", "/monitor/monitor-1/vitals")
+
+    def test_m_dashboard_cannot_write_device_topics(self):
+        with self.env() as env:
+            self.assert_writes_denied(env, "dashboard-1",
+                                      ["/pump/dashboard-1/telemetry",
+                                       "/monitor/dashboard-1/vitals"],
+                                      "dashboard-1", "/ack")
+
+    def test_n_pump_cannot_write_vitals(self):
+        with self.env() as env:
+            self.assert_writes_denied(env, "pump-1",
+                                      ["/monitor/pump-1/vitals", "/monitor/monitor-1/vitals"],
+                                      "pump-1", "/pump/pump-1/telemetry")
+
+    def test_o_pump_writes_own_telemetry_and_reads_own_commands(self):
+        # The positive side of l-n: the per-kind blocks still give a pump
+        # what it needs (and a monitor its vitals, test a).
+        with self.env() as env:
+            root = env.root
+            tele, command = root + "/pump/pump-1/telemetry", root + "/pump/pump-1/command"
+            gw = env.mosquitto_sub("gateway", tele, count=1, timeout=20)
+            pump = env.mosquitto_sub("pump-1", command, count=1, timeout=20)
+            self.assert_published(env.mosquitto_pub("pump-1", tele, b"telemetry"))
+            self.assert_first(gw, tele, b"telemetry")
+            self.assert_published(env.mosquitto_pub("gateway", command, b"gw-command"))
+            self.assert_first(pump, command, b"gw-command")
+
+    def test_p_certificate_without_a_kind_writes_no_device_topic(self):
+        # Certificates from our own CA whose CN has no kind prefix: one
+        # without OU, one whose OU claims "pump" (the OU alone grants nothing).
+        with self.env() as env:
+            env.make_cert("fridge-1", "/O=dosegate development/CN=fridge-1")
+            env.make_cert("fridge-2", "/O=dosegate development/OU=pump/CN=fridge-2")
+            made = env.make_acl()
+            env.reload_broker()
+            for cn in ("fridge-1", "fridge-2"):
+                # Precondition: the broker accepts the certificate itself.
+                self.assertTrue(env.mqtt_connect(cn), "%s must connect" % cn)
+                self.assert_writes_denied(
+                    env, cn, ["/pump/%s/telemetry" % cn, "/monitor/%s/vitals" % cn,
+                              "/pump/pump-1/telemetry", "/monitor/monitor-1/vitals"],
+                    "pump-1", "/pump/pump-1/telemetry")
+            # make-acl saw both and said why it gave them nothing.
+            self.assertIn("fridge-1.pem: CN 'fridge-1' has no kind prefix", made.stderr)
+            self.assertIn("fridge-2.pem: CN 'fridge-2' has no kind prefix", made.stderr)
 
 def _tcp_open(port):
     import socket
