@@ -240,7 +240,8 @@ class BrokerSecurity(unittest.TestCase):
     def test_k_certificate_newer_than_the_acl_has_no_rights_until_reload(self):
         # A dashboard certificate made after the ACL was generated has no
         # block in it, and there are no "pattern" lines: no rights at all.
-        # make-acl + SIGHUP (what broker/README.md says to do) grants them.
+        # make-acl + SIGHUP (what broker/README.md says to do) grants them,
+        # and takes them away again once the certificate is gone.
         with self.env() as env:
             env.make_certs("dashboard-9", acl=False)
             root = env.root
@@ -261,6 +262,18 @@ class BrokerSecurity(unittest.TestCase):
             # one before it was not delivered.
             self.assert_published(env.mosquitto_pub("gateway", alert, b"alert-2"))
             self.assert_first(d9, alert, b"alert-2")
+
+            # And back: without its certificate in the directory, make-acl
+            # leaves it out, and after a reload it has no rights again.
+            cert, _ = env.cert("dashboard-9")
+            os.rename(cert, cert + ".removed")
+            env.make_acl()
+            os.rename(cert + ".removed", cert)
+            env.reload_broker()
+            gw3 = env.mosquitto_sub("gateway", ack, count=1, timeout=20, name="sub-gateway-3")
+            self.assert_denied(env.mosquitto_pub("dashboard-9", ack, b"forged-ack-2"))
+            self.assert_published(env.mosquitto_pub("dashboard-1", ack, b"ack-1"))
+            self.assert_first(gw3, ack, b"ack-1")
 
     # Kinds (issue 7). With the old ACL's "pattern" lines (any CN may write
     # .../pump/<CN>/telemetry and .../monitor/<CN>/vitals) each forbidden
