@@ -1,9 +1,10 @@
 """harness.py — shared helpers for dosegate's integration tests (stdlib only).
 
 Every integration test starts real things: a mosquitto broker from Debian on a
-free loopback port, configured from broker/mosquitto.conf.in and broker/acl,
-with certificates made by certs/make-certs in a fresh temporary directory;
-then the real gateway, simulator or the mosquitto_pub/sub clients.
+free loopback port, configured from broker/mosquitto.conf.in, with
+certificates made by certs/make-certs in a fresh temporary directory and an
+ACL made from them by broker/make-acl (as a site does it); then the real
+gateway, simulator or the mosquitto_pub/sub clients.
 
     import harness
     with harness.Env(devices=["pump-1", "monitor-1"]) as env:
@@ -45,7 +46,9 @@ SOURCE_DIR = os.path.abspath(
 BUILD_DIR = os.path.abspath(os.environ.get("DG_BUILD_DIR") or os.path.join(SOURCE_DIR, "build"))
 
 MAKE_CERTS = os.path.join(SOURCE_DIR, "certs", "make-certs")
+MAKE_ACL = os.path.join(SOURCE_DIR, "broker", "make-acl")
 BROKER_TEMPLATE = os.path.join(SOURCE_DIR, "broker", "mosquitto.conf.in")
+# The shipped example ACL: make-acl's output for make-certs' default certificates.
 BROKER_ACL = os.path.join(SOURCE_DIR, "broker", "acl")
 
 DEFAULT_DEVICES = ("pump-1", "pump-2", "monitor-1", "monitor-2", "dashboard-1")
@@ -280,6 +283,8 @@ class Env:
       devices: device ids for certs/make-certs (default DEFAULT_DEVICES)
       broker:  False = certificates and config only; call start_broker().
     Attributes: tmp, certdir, datadir, conf, acl, port, host, url, site, root.
+    The ACL (acl) is made by broker/make-acl from every certificate in
+    certdir; make_certs() adds devices to both, and reloads a running broker.
     """
 
     def __init__(self, devices=None, site="test-site", name=None, broker=True):
@@ -320,9 +325,8 @@ class Env:
         self.certdir = os.path.join(self.tmp, "certs")
         self.datadir = os.path.join(self.tmp, "broker-data")
         os.makedirs(self.datadir)
-        self.make_certs(*self.devices)
         self.acl = os.path.join(self.tmp, "acl")
-        shutil.copyfile(BROKER_ACL, self.acl)
+        self.make_certs(*self.devices)  # and the ACL
         self.conf = os.path.join(self.tmp, "mosquitto.conf")
         if self.want_broker:
             self.start_broker()
@@ -394,8 +398,12 @@ class Env:
                 return os.path.join(dirpath, name)
         raise FileNotFoundError("binary %r not found under DG_BUILD_DIR=%s" % (name, BUILD_DIR))
 
-    def make_certs(self, *ids):
-        """Run certs/make-certs into certdir (adds ids; keeps what exists)."""
+    def make_certs(self, *ids, acl=True):
+        """Run certs/make-certs into certdir (adds ids; keeps what exists).
+
+        With acl (default) the ACL is then made again from every certificate
+        (make_acl) and a running broker reloads it (reload_broker), as a site
+        adds a device; acl=False leaves the ACL as it was."""
         r = subprocess.run([MAKE_CERTS, self.certdir] + list(ids), capture_output=True,
                            timeout=60)
         if r.returncode != 0:
@@ -404,6 +412,42 @@ class Env:
         for i in ids:
             if i not in self.devices:
                 self.devices.append(i)
+        if acl:
+            self.make_acl()
+            if self.broker is not None and self.broker.running():
+                self.reload_broker()
+
+    def make_acl(self):
+        """Write self.acl with broker/make-acl from certdir; return its
+        CompletedProcess (stderr holds make-acl's warnings, as text)."""
+        r = subprocess.run([MAKE_ACL, self.certdir, self.acl], capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("make-acl failed (%d): %s" % (r.returncode, r.stderr))
+        return r
+
+    def make_cert(self, name, subject, ca="ca"):
+        """A client certificate name.pem/name.key in certdir with this
+        subject (e.g. "/O=x/OU=pump/CN=fridge-1"), signed by ca (a name in
+        certdir), made with openssl directly: for subjects make-certs refuses
+        to make. Does not touch the ACL. Returns (cert, key)."""
+        cnf = self.path("client-cert.cnf")
+        with open(cnf, "w") as f:
+            f.write("[ req ]\ndistinguished_name = dn\n[ dn ]\n[ client ]\n"
+                    "basicConstraints = critical, CA:false\n"
+                    "keyUsage = critical, digitalSignature\n"
+                    "extendedKeyUsage = clientAuth\n")
+        cert, key = self.cert(name)
+        r = subprocess.run(["openssl", "req", "-x509", "-new", "-config", cnf,
+                            "-extensions", "client", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-noenc", "-sha256", "-days", "30",
+                            "-subj", subject, "-CA", os.path.join(self.certdir, ca + ".pem"),
+                            "-CAkey", os.path.join(self.certdir, ca + ".key"),
+                            "-keyout", key, "-out", cert], capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("openssl req failed (%d): %s" % (r.returncode, r.stderr))
+        return cert, key
 
     # -- processes
     def start(self, name, argv, **kw):
@@ -471,9 +515,24 @@ class Env:
             self.broker.signal(sig)
             self.broker.wait(timeout)
 
-    def reload_broker(self):
-        """SIGHUP: mosquitto re-reads the ACL file (self.acl) and config."""
+    def reload_broker(self, timeout=15.0):
+        """SIGHUP mosquitto, which re-reads its config and the ACL file
+        (self.acl), and return once the new ACL is in force.
+
+        mosquitto's single loop thread logs "Reloading config." and then
+        reloads before it serves any client again, so a CONNACK to a
+        connection opened after that line is proof the reload is done."""
+        mark = "Reloading config."
+        before = self.broker.stderr().count(mark)
         self.broker.signal(signal.SIGHUP)
+
+        def logged():
+            if not self.broker.running():
+                raise AssertionError("mosquitto exited on SIGHUP\n" + self.broker.log())
+            return self.broker.stderr().count(mark) > before
+        wait_until(logged, timeout, what="mosquitto to log %r" % mark)
+        wait_until(lambda: self.mqtt_connect("gateway", timeout=2.0), timeout,
+                   what="mosquitto to serve clients after the reload")
 
     # -- raw TLS / MQTT probes
     def tls_context(self, identity, ca=None, min_version=None, max_version=None,

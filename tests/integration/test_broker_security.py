@@ -1,9 +1,9 @@
 """test_broker_security.py — the shipped broker config and ACL, on the real mosquitto.
 
 Each test starts its own mosquitto over TLS (harness.Env) with certificates from
-certs/make-certs, broker/mosquitto.conf.in and broker/acl, and checks one
-security property with the mosquitto_pub/sub clients, openssl s_client or a
-raw MQTT CONNECT.
+certs/make-certs, broker/mosquitto.conf.in and the ACL broker/make-acl makes
+from those certificates, and checks one security property with the
+mosquitto_pub/sub clients, openssl s_client or a raw MQTT CONNECT.
 
 How a "refused" or "dropped" check can fail: each negative step is paired
 with a positive control that uses the same command and differs only in the
@@ -237,24 +237,109 @@ class BrokerSecurity(unittest.TestCase):
             self.assertEqual(sorted(late.wait_messages(2, timeout=15)),
                              sorted([(out[1], b"m1"), (out[3], b"m3")]))
 
-    def test_k_unlisted_dashboard_has_no_dashboard_rights(self):
-        # A dashboard certificate without a "user" block in the ACL gets only
-        # the device patterns: it can neither read alerts nor acknowledge.
+    def test_k_certificate_newer_than_the_acl_has_no_rights_until_reload(self):
+        # A dashboard certificate made after the ACL was generated has no
+        # block in it, and there are no "pattern" lines: no rights at all.
+        # make-acl + SIGHUP (what broker/README.md says to do) grants them,
+        # and takes them away again once the certificate is gone.
         with self.env() as env:
-            env.make_certs("dashboard-9")
+            env.make_certs("dashboard-9", acl=False)
             root = env.root
             alert, ack = root + "/alert/bed-1", root + "/ack"
-            d9 = env.mosquitto_sub("dashboard-9", [alert, root + "/pump/dashboard-9/command"],
-                                   count=1, timeout=20)
+            d9 = env.mosquitto_sub("dashboard-9", alert, count=1, timeout=30)
             gw = env.mosquitto_sub("gateway", ack, count=1, timeout=20)
             self.assert_published(env.mosquitto_pub("gateway", alert, b"alert"))
             self.assert_denied(env.mosquitto_pub("dashboard-9", ack, b"forged-ack"))
             self.assert_published(env.mosquitto_pub("dashboard-1", ack, b"ack"))
             self.assert_first(gw, ack, b"ack")
-            control = root + "/pump/dashboard-9/command"
-            self.assert_published(env.mosquitto_pub("gateway", control, b"control"))
-            self.assert_first(d9, control, b"control")
 
+            env.make_acl()
+            env.reload_broker()
+            gw2 = env.mosquitto_sub("gateway", ack, count=1, timeout=20, name="sub-gateway-2")
+            self.assert_published(env.mosquitto_pub("dashboard-9", ack, b"ack-9"))
+            self.assert_first(gw2, ack, b"ack-9")
+            # d9's first message is the alert published after the reload: the
+            # one before it was not delivered.
+            self.assert_published(env.mosquitto_pub("gateway", alert, b"alert-2"))
+            self.assert_first(d9, alert, b"alert-2")
+
+            # And back: without its certificate in the directory, make-acl
+            # leaves it out, and after a reload it has no rights again.
+            cert, _ = env.cert("dashboard-9")
+            os.rename(cert, cert + ".removed")
+            env.make_acl()
+            os.rename(cert + ".removed", cert)
+            env.reload_broker()
+            gw3 = env.mosquitto_sub("gateway", ack, count=1, timeout=20, name="sub-gateway-3")
+            self.assert_denied(env.mosquitto_pub("dashboard-9", ack, b"forged-ack-2"))
+            self.assert_published(env.mosquitto_pub("dashboard-1", ack, b"ack-1"))
+            self.assert_first(gw3, ack, b"ack-1")
+
+    # Kinds (issue 7). With the old ACL's "pattern" lines (any CN may write
+    # .../pump/<CN>/telemetry and .../monitor/<CN>/vitals) each forbidden
+    # publish below went through: the gateway subscriber got it first.
+
+    def assert_writes_denied(self, env, identity, topics, control_identity, control_topic):
+        """identity's publish to each of topics is refused, and a gateway
+        subscriber on everything gets control_identity's later control
+        message on control_topic first (so none of them slipped through)."""
+        gw = env.mosquitto_sub("gateway", env.root + "/#", count=1, timeout=20)
+        for t in topics:
+            self.assert_denied(env.mosquitto_pub(identity, env.root + t, b"forged"))
+        control = env.root + control_topic
+        self.assert_published(env.mosquitto_pub(control_identity, control, b"control"))
+        self.assert_first(gw, control, b"control")
+
+    def test_l_monitor_cannot_write_pump_telemetry(self):
+        with self.env() as env:
+            self.assert_writes_denied(env, "monitor-1",
+                                      ["/pump/monitor-1/telemetry", "/pump/pump-1/telemetry"],
+                                      "monitor-1", "/monitor/monitor-1/vitals")
+
+    def test_m_dashboard_cannot_write_device_topics(self):
+        with self.env() as env:
+            self.assert_writes_denied(env, "dashboard-1",
+                                      ["/pump/dashboard-1/telemetry",
+                                       "/monitor/dashboard-1/vitals"],
+                                      "dashboard-1", "/ack")
+
+    def test_n_pump_cannot_write_vitals(self):
+        with self.env() as env:
+            self.assert_writes_denied(env, "pump-1",
+                                      ["/monitor/pump-1/vitals", "/monitor/monitor-1/vitals"],
+                                      "pump-1", "/pump/pump-1/telemetry")
+
+    def test_o_pump_writes_own_telemetry_and_reads_own_commands(self):
+        # The positive side of l-n: the per-kind blocks still give a pump
+        # what it needs (and a monitor its vitals, test a).
+        with self.env() as env:
+            root = env.root
+            tele, command = root + "/pump/pump-1/telemetry", root + "/pump/pump-1/command"
+            gw = env.mosquitto_sub("gateway", tele, count=1, timeout=20)
+            pump = env.mosquitto_sub("pump-1", command, count=1, timeout=20)
+            self.assert_published(env.mosquitto_pub("pump-1", tele, b"telemetry"))
+            self.assert_first(gw, tele, b"telemetry")
+            self.assert_published(env.mosquitto_pub("gateway", command, b"gw-command"))
+            self.assert_first(pump, command, b"gw-command")
+
+    def test_p_certificate_without_a_kind_writes_no_device_topic(self):
+        # Certificates from our own CA whose CN has no kind prefix: one
+        # without OU, one whose OU claims "pump" (the OU alone grants nothing).
+        with self.env() as env:
+            env.make_cert("fridge-1", "/O=dosegate development/CN=fridge-1")
+            env.make_cert("fridge-2", "/O=dosegate development/OU=pump/CN=fridge-2")
+            made = env.make_acl()
+            env.reload_broker()
+            for cn in ("fridge-1", "fridge-2"):
+                # Precondition: the broker accepts the certificate itself.
+                self.assertTrue(env.mqtt_connect(cn), "%s must connect" % cn)
+                self.assert_writes_denied(
+                    env, cn, ["/pump/%s/telemetry" % cn, "/monitor/%s/vitals" % cn,
+                              "/pump/pump-1/telemetry", "/monitor/monitor-1/vitals"],
+                    "pump-1", "/pump/pump-1/telemetry")
+            # make-acl saw both and said why it gave them nothing.
+            self.assertIn("fridge-1.pem: CN 'fridge-1' has no kind prefix", made.stderr)
+            self.assertIn("fridge-2.pem: CN 'fridge-2' has no kind prefix", made.stderr)
 
 def _tcp_open(port):
     import socket
