@@ -19,13 +19,15 @@ DRUG_LIBRARY = os.path.join(harness.SOURCE_DIR, "gateway", "etc", "drug-library.
 SIM_SPEED = 240  # run_sim's default --speed; the gateway is told device clocks run this fast
 
 
-def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", audit=None, **extra):
+def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", audit=None,
+                         sections="", **extra):
     """Write a gateway config for env's broker; return its path. extra: more
     keys under `gateway:` as key=value (e.g. log_level="debug"). By default
     device_time_scale is SIM_SPEED (the simulator's clock runs that fast) and
     permits are on (the simulated pumps pause themselves without them).
     audit: keys of the `audit:` section as a dict (e.g. {"key_file":
-    env.certdir + "/audit.key", "checkpoint_every": 5}); None leaves it out."""
+    env.certdir + "/audit.key", "checkpoint_every": 5}); None leaves it out.
+    sections: YAML text of further top-level sections, appended as is."""
     extra.setdefault("device_time_scale", SIM_SPEED)
     extra.setdefault("permit_to_infuse", "true")  # the simulated pumps require permits
     gw_lines = "".join("  %s: %s\n" % (k, v) for k, v in extra.items())
@@ -46,6 +48,7 @@ def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", audit=
          env.cert("gateway")[1], DRUG_LIBRARY)
     if audit:
         text += "audit:\n" + "".join("  %s: %s\n" % (k, v) for k, v in audit.items())
+    text += sections  # further top-level sections as YAML text (e.g. "devices:\n ...")
     path = env.path(name)
     with open(path, "w") as f:
         f.write(text)
