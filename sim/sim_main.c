@@ -310,7 +310,7 @@ static void new_session(struct dg_sim_bed *b)
 /* A scenario event of bed b at run second t, at warn (shows with --quiet). */
 static void event(const struct dg_sim_bed *b, const char *device, const char *what, uint32_t t)
 {
-    char text[DG_TEXT_MAX], q[DG_TEXT_MAX + 8];
+    char text[DG_TEXT_MAX * 2], q[DG_TEXT_MAX * 2 + 8];
     snprintf(text, sizeof text, "%s %s: %s (scenario %s)", b->ids.bed, device, what,
              b->scenario->name);
     DG_WARN(MOD, "msg=%s sim_s=%u", dg_log_q(q, sizeof q, text), t);

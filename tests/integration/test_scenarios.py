@@ -39,6 +39,8 @@ import harness  # noqa: E402
 #   device_summary: {device: {key: value}} exact values in a `device` line
 #   max_dose_mg: the pump delivered at most this (a late action lets more in)
 #   no_events: no AlertEvent at all
+#   wire:     also tap the devices' own messages and check that the simulator
+#             did its part (check_wire), so a failure is the gateway's
 SCENARIOS = {
     "normal": dict(alerts={}, commands=[], active=[], state="complete"),
     "overrate": dict(alerts={"rate": ["raise"]}, priority={"rate": "high"},
@@ -122,17 +124,17 @@ SCENARIOS = {
     # A gateway that takes the new boot's seq 1.. for duplicates of the old
     # boot never sees the 10x rate. 8.75 mg are in at the reboot; a pause
     # within a few simulated seconds keeps it under 12 mg (35 mg unpaused).
-    "pump-reboot": dict(alerts={"rate": ["raise"]}, priority={"rate": "high"},
+    "pump-reboot": dict(wire=True, alerts={"rate": ["raise"]}, priority={"rate": "high"},
                         commands=[("pause", "rate")], active=["rate"], state="paused",
                         summary={"pump_boots": "1"}, max_dose_mg=12.0),
     # The monitor reboots at +10:00; SpO2 84 from +11:00 on the new boot must
     # pause at once: 9.6 mg are in at +11:00 (a late pause lets more in).
-    "monitor-reboot": dict(alerts={"spo2": ["raise"]}, priority={"spo2": "high"},
+    "monitor-reboot": dict(wire=True, alerts={"spo2": ["raise"]}, priority={"spo2": "high"},
                            commands=[("pause", "spo2")], active=["spo2"], state="paused",
                            summary={"monitor_boots": "1"}, max_dose_mg=11.0),
     # An idle pump-1-2 names bed-1 every second after pump-1: the vital-sign
     # pause goes to the pump running on the bed, pump-1, and never to pump-1-2.
-    "two-pumps-one-bed": dict(alerts={"spo2": ["raise"]}, priority={"spo2": "high"},
+    "two-pumps-one-bed": dict(wire=True, alerts={"spo2": ["raise"]}, priority={"spo2": "high"},
                               commands=[("pause", "spo2", "pump-1")], active=["spo2"],
                               state="paused", devices=["pump-1-2"],
                               no_commands_to=["pump-1-2"],
@@ -141,7 +143,7 @@ SCENARIOS = {
     # pump-1 moves to bed-1-b at +5:00. bed-1's SpO2 84 at +8:00 is a high
     # alert with no action (no pump runs there; it clears once the patient
     # recovers); bed-1-b's at +12:00 pauses pump-1: one pause, from bed-1-b.
-    "pump-moves-bed": dict(bed_alerts={"bed-1": {"spo2": dict(first="raise", priority="high",
+    "pump-moves-bed": dict(wire=True, bed_alerts={"bed-1": {"spo2": dict(first="raise", priority="high",
                                                               action="none")},
                                        "bed-1-b": {"spo2": ["raise"]}},
                            priority={"spo2": "high"},
@@ -155,19 +157,19 @@ SCENARIOS = {
     # dose-24h, dose-mismatch) and satisfies no delay (HR 130 for 35 s only:
     # no heart-rate). A clock-skew advisory may come too (the clocks are now
     # 2 h off); advisories may clear, so phases and the snapshot are free.
-    "clock-jump": dict(alerts={"clock-jump": None}, priority={"clock-jump": "low"},
+    "clock-jump": dict(wire=True, alerts={"clock-jump": None}, priority={"clock-jump": "low"},
                        per_device=True, sources={"clock-jump": ["monitor-1", "pump-1"]},
                        commands=[], active=None, state="complete", allow=["clock-skew"]),
     # Weight 70 -> 250 kg and 140 mL/h at +10:00 in the same session: the
     # weight change (high) and the rate at the session's 70 kg (2.0 mg/kg/h,
     # high): one pause, by either.
-    "program-edit": dict(alerts={"weight-change": ["raise"], "rate": ["raise"]},
+    "program-edit": dict(wire=True, alerts={"weight-change": ["raise"], "rate": ["raise"]},
                          priority={"weight-change": "high", "rate": "high"},
                          commands=[("pause", ("weight-change", "rate"))],
                          active=["weight-change", "rate"], state="paused", max_dose_mg=10.0),
     # 10x from the start; the clinician resumes 30 s after each pause, twice,
     # without a reset: paused again (escalate), then stopped (escalate).
-    "resume-without-reset": dict(alerts={"rate": ["raise", "escalate", "escalate"]},
+    "resume-without-reset": dict(wire=True, alerts={"rate": ["raise", "escalate", "escalate"]},
                                  priority={"rate": "high"},
                                  commands=[("pause", "rate"), ("pause", "rate"),
                                            ("stop", "rate")],
@@ -198,6 +200,83 @@ def run_gateway_gone(tc):
         tc.assertEqual(s["permit_lapsed"], "1", sim.stdout())
         tc.assertEqual(s["state"], "paused", sim.stdout())
         tc.assertLess(float(s["dose_mg"]), 35.0)
+
+
+def _by_device(msgs, key):
+    out = {}
+    for m in msgs:
+        out.setdefault(m[key], []).append(m)
+    return out
+
+
+def check_wire(tc, name, msgs):
+    """What the devices sent, as the gateway's certificate sees it: the
+    simulator's side of each issue-7 scenario (boots, clocks, beds)."""
+    pumps = _by_device([m for m in msgs if m["type"] == "PumpTelemetry"], "pump_id")
+    mons = _by_device([m for m in msgs if m["type"] == "VitalsSample"], "monitor_id")
+
+    def boots(seq_msgs):
+        """[(incarnation, [seq, ...])] in arrival order; each boot counts from 1."""
+        out = []
+        for m in seq_msgs:
+            if not out or out[-1][0] != m["incarnation"]:
+                out.append((m["incarnation"], []))
+            out[-1][1].append(m["seq"])
+        return out
+
+    def one_reboot(dev, seq_msgs):
+        b = boots(seq_msgs)
+        tc.assertEqual(len(b), 2, "%s: incarnations %s" % (dev, [x[0] for x in b]))
+        tc.assertTrue(all(x[0] != 0 for x in b), dev)
+        for inc, seqs in b:
+            tc.assertEqual(seqs[0], 1, "%s: boot %x starts at seq %d" % (dev, inc, seqs[0]))
+            tc.assertEqual(sorted(seqs), list(range(1, len(seqs) + 1)), dev)
+        t = [m["device_time_ms"] for m in seq_msgs]
+        tc.assertEqual(t, sorted(t), "%s: device time goes on across the reboot" % dev)
+
+    if name == "pump-reboot":
+        p = pumps["pump-1"]
+        one_reboot("pump-1", p)
+        first = next(m for m in p if m["incarnation"] != p[0]["incarnation"])
+        last = [m for m in p if m["incarnation"] == p[0]["incarnation"]][-1]
+        tc.assertEqual(first["session_id"], last["session_id"])
+        tc.assertEqual(first["state"], "running")
+        tc.assertGreaterEqual(first["dose_infused_mg"], last["dose_infused_mg"])
+        tc.assertAlmostEqual(first["rate_ml_per_h"], 10 * last["rate_ml_per_h"])
+        tc.assertEqual(len(boots(mons["monitor-1"])), 1)
+    elif name == "monitor-reboot":
+        one_reboot("monitor-1", mons["monitor-1"])
+        tc.assertEqual(len(boots(pumps["pump-1"])), 1)
+    elif name == "two-pumps-one-bed":
+        idle = pumps["pump-1-2"]
+        tc.assertTrue(all(m["state"] == "idle" and m["program"] is None and m["bed_id"] == "bed-1"
+                          for m in idle))
+        tc.assertNotEqual(idle[0]["incarnation"], pumps["pump-1"][0]["incarnation"])
+        # pump-1-2 names the bed after pump-1 in (nearly) every second
+        order = [m["pump_id"] for m in msgs if m["type"] == "PumpTelemetry"]
+        after = sum(1 for a, b in zip(order, order[1:]) if a == "pump-1" and b == "pump-1-2")
+        tc.assertGreater(after, 0.9 * len(idle))
+    elif name == "pump-moves-bed":
+        beds = [m["bed_id"] for m in pumps["pump-1"]]
+        switch = [i for i in range(1, len(beds)) if beds[i] != beds[i - 1]]
+        tc.assertEqual(len(switch), 1, "pump-1 bed changes")
+        tc.assertEqual((beds[0], beds[-1]), ("bed-1", "bed-1-b"))
+        tc.assertTrue(all(m["bed_id"] == "bed-1-b" for m in mons["monitor-1-b"]))
+    elif name == "clock-jump":
+        for dev, seq_msgs in (("pump-1", pumps["pump-1"]), ("monitor-1", mons["monitor-1"])):
+            t = [m["device_time_ms"] for m in sorted(seq_msgs, key=lambda m: m["seq"])]
+            steps = [b - a for a, b in zip(t, t[1:]) if b - a > 60000]
+            tc.assertEqual(len(steps), 1, "%s: clock steps %s" % (dev, steps))
+            tc.assertTrue(7200000 <= steps[0] <= 7202000, "%s: step %d ms" % (dev, steps[0]))
+    elif name == "program-edit":
+        w = [(m["program"]["patient_weight_kg"], m["program"]["rate_ml_per_h"])
+             for m in pumps["pump-1"] if m["program"]]
+        tc.assertEqual((w[0], w[-1]), ((70, 52.5), (250, 140)))
+        tc.assertEqual(len({m["session_id"] for m in pumps["pump-1"]}), 1)
+    elif name == "resume-without-reset":
+        states = [m["state"] for m in pumps["pump-1"]]
+        resumed = sum(1 for a, b in zip(states, states[1:]) if a == "paused" and b == "running")
+        tc.assertGreaterEqual(resumed, 1, "the clinician never resumed")
 
 
 def _check_alert(tc, bed, cond, phases, evs, exp):
@@ -232,8 +311,20 @@ def run_scenario(tc, name):
         watch = dg.start_watch(env)
         cmds = dg.start_watch(env, identity="gateway", client_id="test-cmd-tap",
                               filters=[env.root + "/pump/+/command"], name="cmd-tap")
+        tap = None
+        if exp.get("wire"):
+            tap = dg.start_watch(env, identity="gateway", client_id="test-wire-tap",
+                                 filters=[env.root + "/pump/+/telemetry",
+                                          env.root + "/monitor/+/vitals"], name="wire-tap")
         sim = dg.run_sim(env, scenario=name, beds=1, speed=exp.get("speed", dg.SIM_SPEED))
         tc.assertEqual(sim.wait(300), 0, sim.log())
+        if tap:
+            sent = sum(int(v) for line in (dg.summary(sim), dg.device_summary(sim))
+                       for kv in line.values() for k, v in kv.items()
+                       if k in ("telemetry_sent", "vitals_sent"))
+            msgs = harness.wait_until(lambda: (lambda m: m if len(m) >= sent else None)(
+                dg.messages(tap)), 30, what="%d device messages on the tap" % sent)
+            check_wire(tc, name, msgs)
         if "wait_for" in exp:
             cond, phase = exp["wait_for"]
             harness.wait_until(lambda: [e for e in dg.messages(watch, "AlertEvent")
