@@ -186,18 +186,18 @@ const struct dg_sim_scenario dg_sim_scenarios[] = {
     },
     {
         .name = "pump-reboot",
-        .help = "at +10:00 the pump reboots: silent 5 s, back at +10:05\n"
-                "with a new incarnation, seq from 1, session, amounts\n"
-                "and state kept, but its rate restored 10x (7.5 mg/kg/h)\n"
-                "-> rate (pause) after the reboot",
+        .help = "at +10:00 the pump reboots: silent 5 s, back at\n"
+                "+10:05 with a new incarnation, seq from 1, session,\n"
+                "amounts and state kept, but its rate restored 10x\n"
+                "(7.5 mg/kg/h) -> rate (pause) after the reboot",
         .pump_reboot_at_s = 10 * MIN_S,
         .reboot_rate_factor = 10.0,
     },
     {
         .name = "monitor-reboot",
         .help = "at +10:00 the monitor reboots: silent 5 s, back at\n"
-                "+10:05 with a new incarnation, seq from 1; SpO2 84 from\n"
-                "+11:00 -> spo2 critical at once (pause)",
+                "+10:05 with a new incarnation, seq from 1; SpO2 84\n"
+                "from +11:00 -> spo2 critical at once (pause)",
         .monitor_reboot_at_s = 10 * MIN_S,
         .profile[DG_SIM_SPO2] = {2, {11 * MIN_S - 1, 11 * MIN_S}, {0, 84}},
     },
@@ -211,11 +211,11 @@ const struct dg_sim_scenario dg_sim_scenarios[] = {
     },
     {
         .name = "pump-moves-bed",
-        .help = "bed-i-b with monitor-i-b (its own, normal patient) from\n"
-                "the start; pump-i reports bed-i-b from +5:00; SpO2 84\n"
-                "on monitor-i from +8:00, on monitor-i-b from +12:00\n"
-                "-> spo2 on bed-i (no command), spo2 on bed-i-b (pause\n"
-                "pump-i): one pause",
+        .help = "bed-i-b with monitor-i-b (its own, normal patient)\n"
+                "from the start; pump-i reports bed-i-b from +5:00;\n"
+                "SpO2 84 on monitor-i from +8:00, on monitor-i-b from\n"
+                "+12:00 -> spo2 on bed-i (no command), spo2 on bed-i-b\n"
+                "(pause pump-i): one pause",
         .second_bed = true,
         .pump_moves_at_s = 5 * MIN_S,
         .profile[DG_SIM_SPO2] = {2, {8 * MIN_S - 1, 8 * MIN_S}, {0, 84}},
@@ -236,19 +236,20 @@ const struct dg_sim_scenario dg_sim_scenarios[] = {
     },
     {
         .name = "program-edit",
-        .help = "at +10:00, same session, the program's weight is edited\n"
-                "70 -> 250 kg and its rate raised to 140 mL/h (2.0 mg/kg/h\n"
-                "for 70 kg, 0.56 for 250) -> weight-change and rate\n"
-                "(one pause)",
+        .help = "at +10:00, same session, the program's weight is\n"
+                "edited 70 -> 250 kg and its rate raised to 140 mL/h\n"
+                "(2.0 mg/kg/h for 70 kg, 0.56 for 250)\n"
+                "-> weight-change and rate (one pause)",
         .edit_at_s = 10 * MIN_S,
         .edit_weight_kg = 250,
         .edit_rate_mg_per_kg_h = 2.0,
     },
     {
         .name = "resume-without-reset",
-        .help = "rate 10x (7.5 mg/kg/h); 30 s after each gateway pause a\n"
-                "clinician resumes the pump (no reset), at most twice\n"
-                "-> rate (pause), escalate (pause), escalate (stop)",
+        .help = "rate 10x (7.5 mg/kg/h); 30 s after each gateway\n"
+                "pause a clinician resumes the pump (no reset), at\n"
+                "most twice -> rate (pause), escalate (pause),\n"
+                "escalate (stop)",
         .rate_factor = 10.0,
         .resume_after_s = 30,
         .resumes_max = 2,
