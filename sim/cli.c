@@ -425,6 +425,7 @@ static void json_telemetry(struct jw *w, const Dosegate__V1__PumpTelemetry *m)
     jw_u64(w, "pump_alarm_code", m->pump_alarm_code);
     jw_str(w, "last_command_id", m->last_command_id);
     jw_bool(w, "permit_required", m->permit_required);
+    jw_u64(w, "incarnation", m->incarnation);
 }
 
 static void json_vitals(struct jw *w, const Dosegate__V1__VitalsSample *m)
@@ -441,6 +442,7 @@ static void json_vitals(struct jw *w, const Dosegate__V1__VitalsSample *m)
     jw_measurement(w, "mean_mmhg", m->mean_mmhg);
     jw_measurement(w, "resp_rate_bpm", m->resp_rate_bpm);
     jw_measurement(w, "etco2_mmhg", m->etco2_mmhg);
+    jw_u64(w, "incarnation", m->incarnation);
 }
 
 static void json_command(struct jw *w, const Dosegate__V1__PumpCommand *m)

@@ -4,14 +4,18 @@
  *
  * Run: parse the options, load each bed's program and patient (pure models),
  * open two links per bed (pump-i, monitor-i; each its own certificate and
- * client id) and wait until every link is connected (15 s real at most).
+ * client id), and one more per extra device a bed's scenario has (pump-i-2,
+ * monitor-i-b), and wait until every link is connected (15 s real at most).
  * Then the simulated clock starts at the real wall clock and advances in
  * 1-second steps, each step due at start + t * 1000 / speed real ms. The
  * schedule is absolute (the timer is re-armed for the next due time), so
  * rounding to whole milliseconds never accumulates: 60x runs a 40-minute
  * session in 40 s. Every step publishes one VitalsSample and one
- * PumpTelemetry per bed; commands from the gateway are obeyed as they arrive
- * (sim_device.c). What each bed does is its scenario's plan (sim_scenario.c).
+ * PumpTelemetry per device of each bed; commands from the gateway are obeyed
+ * as they arrive (sim_device.c). What each bed does is its scenario's plan
+ * (sim_scenario.c); sync_devices() turns the plan and the models' state into
+ * what each device does on the wire at each second (silences, reboots and
+ * their new incarnations, clock steps, the pump's bed, foreign publishes).
  *
  * Permit-to-infuse runs on the real wall clock, not the simulated one: the
  * gateway stamps its permits with its wall clock, and the fail-safe must act
@@ -21,9 +25,11 @@
  * End: after pre + session + post simulated minutes (a longer infusion
  * window if a bed's scenario needs one), or on SIGINT/SIGTERM,
  * the links close (waiting briefly for in-flight messages), one summary line
- * per bed goes to stdout, every remaining handle is closed and the loop must
- * close cleanly. Exit 0, or 1 if a link failed (never connected, could not
- * open, or a publish was not delivered), 2 on a usage error.
+ * per bed (and one `device` line per extra device) goes to stdout, every
+ * remaining handle is closed and the loop must close cleanly. Exit 0, or 1
+ * if a link failed (never connected, could not open, or a publish of the
+ * device's own was not delivered: foreign-identity's refused publishes do
+ * not count), 2 on a usage error.
  */
 #include <getopt.h>
 #include <math.h>
@@ -63,6 +69,7 @@ struct dg_sim {
     double start_real_ms;   /* real time of simulated t = 0 */
     uint64_t start_wall_ms; /* UTC ms of simulated t = 0 */
     uint32_t t_s, total_s;  /* simulated seconds done / to do */
+    uint64_t boot_nonce;    /* per run: the devices' boot ids differ from run to run */
     int links_open;
     bool running, stopping, finished, failed, interrupted;
 };
@@ -109,32 +116,64 @@ static void print_summary(const struct dg_sim *sim)
     for (unsigned i = 0; i < sim->opts.beds; i++) {
         const struct dg_sim_bed *b = &sim->beds[i];
         const struct dg_sim_pump *p = &b->pump;
+        const struct dg_sim_dev *pd = &b->pump_dev, *md = &b->monitor_dev;
         printf("summary %s %s scenario=%s state=%s dose_mg=%.1f dose_mg_per_kg=%.3f "
                "commands=%u last_command=%s telemetry_sent=%llu vitals_sent=%llu "
                "telemetry_acked=%llu vitals_acked=%llu publish_failed=%llu monitor=%s "
                "volume_ml=%.2f permits=%u commands_rejected=%llu sim_s=%u "
                "patient_ref=%s session_id=%s permit_required=%d permit_lapsed=%d "
                "bolus_count=%u bolus_dose_mg=%.1f reported_dose_mg=%.1f commands_ignored=%u "
-               "sessions=%u\n",
-               b->bed_id, b->pump_id, b->scenario->name, dg_sim_pump_state_name(p->state),
+               "sessions=%u pump_bed=%s pump_boots=%u monitor_boots=%u resumes=%u "
+               "foreign_sent=%llu foreign_acked=%llu\n",
+               b->ids.bed, b->ids.pump, b->scenario->name, dg_sim_pump_state_name(p->state),
                p->dose_mg, p->dose_mg / p->p.weight_kg, p->commands, last_cmd_name(p->last_cmd),
-               (unsigned long long)b->telemetry_sent, (unsigned long long)b->vitals_sent,
-               (unsigned long long)b->telemetry_acked, (unsigned long long)b->vitals_acked,
-               (unsigned long long)b->publish_failed, b->monitor_id, p->volume_ml, p->permits,
-               (unsigned long long)b->commands_rejected, sim->t_s, b->patient_ref, b->session_id,
-               p->p.permit_required, p->permit_lapsed, p->bolus_count, p->bolus_mg,
-               dg_sim_pump_reported_dose(p), p->commands_ignored, p->session);
+               (unsigned long long)pd->sent, (unsigned long long)md->sent,
+               (unsigned long long)pd->acked, (unsigned long long)md->acked,
+               (unsigned long long)(pd->publish_failed + md->publish_failed), b->ids.monitor,
+               p->volume_ml, p->permits, (unsigned long long)pd->commands_rejected, sim->t_s,
+               b->patient_ref, b->session_id, p->p.permit_required, p->permit_lapsed,
+               p->bolus_count, p->bolus_mg, dg_sim_pump_reported_dose(p), p->commands_ignored,
+               p->session, pd->bed_id, pd->boots, md->boots, p->resumes,
+               (unsigned long long)md->foreign_sent, (unsigned long long)md->foreign_acked);
+        /* One line per extra device (two-pumps-one-bed, pump-moves-bed). */
+        const struct dg_sim_dev *extra[2] = {&b->pump2_dev, &b->monitor_b_dev};
+        for (int k = 0; k < 2; k++) {
+            const struct dg_sim_dev *d = extra[k];
+            if (!d->used) continue;
+            if (d->kind == DG_SIM_DEV_PUMP)
+                printf("device %s %s kind=pump scenario=%s state=%s commands=%u "
+                       "last_command=%s telemetry_sent=%llu telemetry_acked=%llu "
+                       "publish_failed=%llu commands_rejected=%llu permits=%u boots=%u "
+                       "dose_mg=%.1f\n",
+                       d->bed_id, d->id, b->scenario->name, dg_sim_pump_state_name(d->pump->state),
+                       d->pump->commands, last_cmd_name(d->pump->last_cmd),
+                       (unsigned long long)d->sent, (unsigned long long)d->acked,
+                       (unsigned long long)d->publish_failed,
+                       (unsigned long long)d->commands_rejected, d->pump->permits, d->boots,
+                       d->pump->dose_mg);
+            else
+                printf("device %s %s kind=monitor scenario=%s vitals_sent=%llu vitals_acked=%llu "
+                       "publish_failed=%llu boots=%u\n",
+                       d->bed_id, d->id, b->scenario->name, (unsigned long long)d->sent,
+                       (unsigned long long)d->acked, (unsigned long long)d->publish_failed,
+                       d->boots);
+        }
     }
     fflush(stdout);
 }
 
-/* All links are closed: report and let the loop end. */
+/* All links are closed: report and let the loop end. A foreign publish the
+   broker refused is not a failure (foreign-identity). */
 static void finish(struct dg_sim *sim)
 {
     if (sim->finished) return;
     sim->finished = true;
-    for (unsigned i = 0; i < sim->opts.beds; i++)
-        if (sim->beds[i].publish_failed) sim->failed = true;
+    for (unsigned i = 0; i < sim->opts.beds; i++) {
+        struct dg_sim_dev *devs[DG_SIM_BED_DEVS];
+        unsigned n = dg_sim_bed_devs(&sim->beds[i], devs);
+        for (unsigned k = 0; k < n; k++)
+            if (devs[k]->publish_failed) sim->failed = true;
+    }
     print_summary(sim);
     dg_uv_close_all(&sim->loop);
 }
@@ -162,11 +201,11 @@ static void on_drain(uv_timer_t *h)
     struct dg_sim *sim = h->data;
     size_t backlog = 0;
     for (unsigned i = 0; i < sim->opts.beds; i++) {
-        const struct dg_sim_bed *b = &sim->beds[i];
-        if (b->pump_link && dg_link_is_connected(b->pump_link))
-            backlog += dg_link_backlog(b->pump_link);
-        if (b->monitor_link && dg_link_is_connected(b->monitor_link))
-            backlog += dg_link_backlog(b->monitor_link);
+        struct dg_sim_dev *devs[DG_SIM_BED_DEVS];
+        unsigned n = dg_sim_bed_devs(&sim->beds[i], devs);
+        for (unsigned k = 0; k < n; k++)
+            if (devs[k]->link && dg_link_is_connected(devs[k]->link))
+                backlog += dg_link_backlog(devs[k]->link);
     }
     if (backlog == 0 || real_ms() - sim->drain_start_ms >= DRAIN_MS) close_links(sim);
 }
@@ -203,35 +242,43 @@ static void log_progress(const struct dg_sim *sim, const struct dg_sim_bed *b,
     DG_INFO(MOD,
             "bed=%s t=%02u:%02u pump=%s dose_mg=%.2f hr=%.0f spo2=%.0f rr=%.0f "
             "nibp=%.0f/%.0f(%.0f)",
-            b->bed_id, sim->t_s / 60, sim->t_s % 60, dg_sim_pump_state_name(b->pump.state),
+            b->ids.bed, sim->t_s / 60, sim->t_s % 60, dg_sim_pump_state_name(b->pump.state),
             b->pump.dose_mg, v->heart_rate_bpm, v->spo2_pct, v->resp_rate_bpm, v->systolic_mmhg,
             v->diastolic_mmhg, v->mean_mmhg);
 }
 
-/* Publish every bed's vitals and telemetry for the current second. */
+/* Publish every bed's messages for the current second: the vitals first (the
+   baseline NIBP must be at the gateway before the telemetry that says the
+   infusion started), then pump-i, then a second pump (it names the bed last),
+   then foreign-identity's forged telemetry. */
 static void emit(struct dg_sim *sim)
 {
     uint64_t time_ms = sim->start_wall_ms + (uint64_t)sim->t_s * 1000u;
     for (unsigned i = 0; i < sim->opts.beds; i++) {
         struct dg_sim_bed *b = &sim->beds[i];
-        struct dg_sim_vitals v;
+        struct dg_sim_vitals v, vb;
         dg_sim_monitor_sample(&b->mon, &v);
-        /* Vitals first: the baseline NIBP must be at the gateway before the
-           telemetry that says the infusion started. */
-        dg_sim_bed_send_vitals(b, &v, time_ms);
-        dg_sim_bed_send_telemetry(b, time_ms);
+        dg_sim_dev_send_vitals(&b->monitor_dev, &v, time_ms);
+        if (b->monitor_b_dev.used) {
+            dg_sim_monitor_sample(&b->mon_b, &vb);
+            dg_sim_dev_send_vitals(&b->monitor_b_dev, &vb, time_ms);
+        }
+        dg_sim_dev_send_telemetry(&b->pump_dev, time_ms);
+        if (b->pump2_dev.used) dg_sim_dev_send_telemetry(&b->pump2_dev, time_ms);
+        if (b->foreign)
+            dg_sim_dev_send_foreign(&b->monitor_dev, b->plan.foreign_rate_ml_per_h, time_ms);
         log_progress(sim, b, &v);
     }
 }
 
 /* The pump paused itself: say so (at warn, it shows with --quiet) and report it at once. */
-static void permit_lapsed(struct dg_sim_bed *b, uint64_t time_ms)
+static void permit_lapsed(struct dg_sim_dev *d, uint64_t time_ms)
 {
     char text[DG_TEXT_MAX], q[DG_TEXT_MAX + 8];
-    snprintf(text, sizeof text, "%s %s: permit lapsed, pausing", b->bed_id, b->pump_id);
+    snprintf(text, sizeof text, "%s %s: permit lapsed, pausing", d->bed_id, d->id);
     DG_WARN(MOD, "msg=%s permits=%u valid_until_ms=%llu sim_s=%u", dg_log_q(q, sizeof q, text),
-            b->pump.permits, (unsigned long long)b->pump.permit_valid_until_ms, b->pump.t_s);
-    if (time_ms) dg_sim_bed_send_telemetry(b, time_ms);
+            d->pump->permits, (unsigned long long)d->pump->permit_valid_until_ms, d->pump->t_s);
+    if (time_ms) dg_sim_dev_send_telemetry(d, time_ms);
 }
 
 /* Real time, between steps: a pump whose permit lapsed pauses now, not at its next step. */
@@ -241,7 +288,10 @@ static void on_permit_poll(uv_timer_t *h)
     uint64_t now = dg_wall_ms();
     for (unsigned i = 0; i < sim->opts.beds; i++) {
         struct dg_sim_bed *b = &sim->beds[i];
-        if (dg_sim_pump_check_permit(&b->pump, now)) permit_lapsed(b, dg_sim_clock_ms(sim));
+        if (dg_sim_pump_check_permit(&b->pump, now))
+            permit_lapsed(&b->pump_dev, dg_sim_clock_ms(sim));
+        if (b->pump2_dev.used && dg_sim_pump_check_permit(&b->pump2, now))
+            permit_lapsed(&b->pump2_dev, dg_sim_clock_ms(sim));
     }
 }
 
@@ -253,8 +303,117 @@ static void new_session(struct dg_sim_bed *b)
     DG_INFO(MOD,
             "msg=\"%s %s: session %u programmed\" session_id=%s patient_ref=%s "
             "dose_mg_per_kg=%.2f rate_ml_per_h=%.2f sim_s=%u",
-            b->bed_id, b->pump_id, b->pump.session, b->session_id, b->patient_ref,
+            b->ids.bed, b->ids.pump, b->pump.session, b->session_id, b->patient_ref,
             b->pump.p.dose_mg_per_kg, b->pump.program_rate_ml_per_h, b->pump.t_s);
+}
+
+/* A scenario event of bed b at run second t, at warn (shows with --quiet). */
+static void event(const struct dg_sim_bed *b, const char *device, const char *what, uint32_t t)
+{
+    char text[DG_TEXT_MAX * 2], q[DG_TEXT_MAX * 2 + 8];
+    snprintf(text, sizeof text, "%s %s: %s (scenario %s)", b->ids.bed, device, what,
+             b->scenario->name);
+    DG_WARN(MOD, "msg=%s sim_s=%u", dg_log_q(q, sizeof q, text), t);
+}
+
+/*
+ * What the plan and the models say about each device at run second t: who
+ * is silent, each clock, the pump's bed, a boot that needs a new incarnation,
+ * the foreign publishes. Called before the first emit and after every step.
+ */
+static void sync_devices(struct dg_sim_bed *b, uint32_t t)
+{
+    const struct dg_sim_plan *pl = &b->plan;
+    struct dg_sim_dev *pd = &b->pump_dev, *md = &b->monitor_dev;
+    char what[DG_TEXT_MAX];
+
+    bool pump_silent = t >= pl->pump_silent_from_s;
+    if (pump_silent && t == pl->pump_silent_from_s)
+        event(b, pd->id, "stops publishing telemetry", t);
+    bool mon_silent = t >= pl->monitor_silent_from_s;
+    if (mon_silent && t == pl->monitor_silent_from_s)
+        event(b, md->id, "stops publishing vitals", t);
+
+    /* Reboots: silent while off; each boot is a new incarnation, seq from 1. */
+    if (b->pump.off && !pd->silent) event(b, pd->id, "reboots: silent until it boots", t);
+    if (b->pump.boots != pd->boots) {
+        dg_sim_dev_reboot(pd);
+        snprintf(what, sizeof what,
+                 "booted: incarnation %llx, seq from 1, %s at %.2f mL/h (program restored at "
+                 "%.2f mL/h)",
+                 (unsigned long long)pd->incarnation, dg_sim_pump_state_name(b->pump.state),
+                 b->pump.rate_ml_per_h, b->pump.program_rate_ml_per_h);
+        event(b, pd->id, what, t);
+    }
+    if (b->mon.off && !md->silent) event(b, md->id, "reboots: silent until it boots", t);
+    if (b->mon.boots != md->boots) {
+        dg_sim_dev_reboot(md);
+        snprintf(what, sizeof what, "booted: incarnation %llx, seq from 1",
+                 (unsigned long long)md->incarnation);
+        event(b, md->id, what, t);
+    }
+    pd->silent = pump_silent || b->pump.off;
+    md->silent = mon_silent || b->mon.off;
+
+    /* Clocks: a constant offset, plus a step from its second on. */
+    int64_t pc = dg_sim_plan_pump_clock_ms(pl, t), mc = dg_sim_plan_monitor_clock_ms(pl, t);
+    if (t > 0 && pc != pd->clock_ms) {
+        snprintf(what, sizeof what, "clock steps %+lld s", (long long)(pc - pd->clock_ms) / 1000);
+        event(b, pd->id, what, t);
+    }
+    if (t > 0 && mc != md->clock_ms) {
+        snprintf(what, sizeof what, "clock steps %+lld s", (long long)(mc - md->clock_ms) / 1000);
+        event(b, md->id, what, t);
+    }
+    pd->clock_ms = pc;
+    md->clock_ms = mc;
+    b->pump2_dev.clock_ms = b->monitor_b_dev.clock_ms = pl->clock_offset_ms;
+
+    /* The pump's bed: the bed it reports (pump-moves-bed). */
+    const char *bed = t >= pl->pump_moves_from_s ? b->ids.bed_b : b->ids.bed;
+    if (t > 0 && strcmp(bed, pd->bed_id) != 0) {
+        snprintf(what, sizeof what, "now reports bed %s", bed);
+        event(b, pd->id, what, t);
+    }
+    pd->bed_id = bed;
+
+    bool foreign = t >= pl->foreign_from_s;
+    if (foreign && !b->foreign) {
+        snprintf(what, sizeof what,
+                 "also publishes PumpTelemetry as pump %s on %s (%.1f mL/h) through its own "
+                 "link",
+                 md->id, md->foreign_topic, pl->foreign_rate_ml_per_h);
+        event(b, md->id, what, t);
+    }
+    b->foreign = foreign;
+}
+
+/* What changed in pump-i during the step, for the log. */
+static void log_pump_step(const struct dg_sim_bed *b, uint32_t boluses, bool edited,
+                          uint32_t resumes, int changed)
+{
+    const struct dg_sim_pump *p = &b->pump;
+    char what[DG_TEXT_MAX];
+    if (p->bolus_count != boluses)
+        DG_INFO(MOD, "msg=\"%s %s: bolus given\" bolus_dose_mg=%.2f dose_mg=%.2f sim_s=%u",
+                b->ids.bed, b->ids.pump, p->bolus_mg, p->dose_mg, p->t_s);
+    if (p->edited != edited) {
+        snprintf(what, sizeof what,
+                 "program edited in session: weight %.0f kg, rate %.2f mL/h (%.2f mg/kg/h for "
+                 "the patient's %.0f kg)",
+                 dg_sim_pump_program_weight(p), p->program_rate_ml_per_h, dg_sim_pump_dose_rate(p),
+                 p->p.weight_kg);
+        event(b, b->ids.pump, what, p->t_s);
+    }
+    if (p->resumes != resumes) {
+        snprintf(what, sizeof what, "resumed at the pump by the clinician, no reset (%u of %u)",
+                 p->resumes, p->p.resumes_max);
+        event(b, b->ids.pump, what, p->t_s);
+    }
+    if (changed)
+        DG_INFO(MOD, "msg=\"%s %s: %s\" rate_ml_per_h=%.2f dose_mg=%.2f sim_s=%u", b->ids.bed,
+                b->ids.pump, dg_sim_pump_state_name(p->state), p->rate_ml_per_h, p->dose_mg,
+                p->t_s);
 }
 
 static void step(struct dg_sim *sim)
@@ -263,28 +422,22 @@ static void step(struct dg_sim *sim)
     for (unsigned i = 0; i < sim->opts.beds; i++) {
         struct dg_sim_bed *b = &sim->beds[i];
         unsigned session = b->pump.session;
-        uint32_t boluses = b->pump.bolus_count;
+        uint32_t boluses = b->pump.bolus_count, resumes = b->pump.resumes;
+        bool edited = b->pump.edited;
         int changed = dg_sim_pump_step(&b->pump);
-        /* What flowed during this second drives the patient's drug level. */
-        dg_sim_monitor_step(&b->mon, dg_sim_pump_delivered_rate(&b->pump));
+        if (b->pump2_dev.used) dg_sim_pump_step(&b->pump2);
+        /* What flowed during this second drives the patients' drug levels. */
+        double rate = dg_sim_pump_delivered_rate(&b->pump);
+        dg_sim_monitor_step(&b->mon, rate);
+        if (b->monitor_b_dev.used)
+            dg_sim_monitor_step(&b->mon_b, dg_sim_plan_rate_b(&b->plan, b->pump.t_s, rate));
         if (b->pump.session != session) new_session(b);
-        if (b->pump.bolus_count != boluses)
-            DG_INFO(MOD, "msg=\"%s %s: bolus given\" bolus_dose_mg=%.2f dose_mg=%.2f sim_s=%u",
-                    b->bed_id, b->pump_id, b->pump.bolus_mg, b->pump.dose_mg, b->pump.t_s);
-        if (changed)
-            DG_INFO(MOD, "msg=\"%s %s: %s\" rate_ml_per_h=%.2f dose_mg=%.2f sim_s=%u", b->bed_id,
-                    b->pump_id, dg_sim_pump_state_name(b->pump.state), b->pump.rate_ml_per_h,
-                    b->pump.dose_mg, b->pump.t_s);
+        log_pump_step(b, boluses, edited, resumes, changed);
         /* The telemetry of this step reports the pause. */
-        if (dg_sim_pump_check_permit(&b->pump, now)) permit_lapsed(b, 0);
-        b->pump_silent = b->pump.t_s >= b->plan.pump_silent_from_s;
-        b->monitor_silent = b->pump.t_s >= b->plan.monitor_silent_from_s;
-        if (b->pump_silent && b->pump.t_s == b->plan.pump_silent_from_s)
-            DG_WARN(MOD, "msg=\"%s %s: stops publishing telemetry (scenario %s)\" sim_s=%u",
-                    b->bed_id, b->pump_id, b->scenario->name, b->pump.t_s);
-        if (b->monitor_silent && b->pump.t_s == b->plan.monitor_silent_from_s)
-            DG_WARN(MOD, "msg=\"%s %s: stops publishing vitals (scenario %s)\" sim_s=%u", b->bed_id,
-                    b->monitor_id, b->scenario->name, b->pump.t_s);
+        if (dg_sim_pump_check_permit(&b->pump, now)) permit_lapsed(&b->pump_dev, 0);
+        if (b->pump2_dev.used && dg_sim_pump_check_permit(&b->pump2, now))
+            permit_lapsed(&b->pump2_dev, 0);
+        sync_devices(b, b->pump.t_s);
     }
     sim->t_s++;
     emit(sim);
@@ -318,8 +471,10 @@ static void start_sim(struct dg_sim *sim)
     DG_INFO(MOD, "msg=\"all devices connected, session starts\" beds=%u speed=%g sim_s=%u",
             sim->opts.beds, sim->opts.speed, sim->total_s);
     uint64_t now = dg_wall_ms();
-    for (unsigned i = 0; i < sim->opts.beds; i++)
+    for (unsigned i = 0; i < sim->opts.beds; i++) {
         dg_sim_pump_check_permit(&sim->beds[i].pump, now); /* running from t = 0 */
+        sync_devices(&sim->beds[i], 0);
+    }
     emit(sim);
     uv_timer_start(&sim->tick_timer, on_tick, (uint64_t)ceil(1000.0 / sim->opts.speed), 0);
     uv_timer_start(&sim->permit_timer, on_permit_poll, PERMIT_POLL_MS, PERMIT_POLL_MS);
@@ -338,15 +493,14 @@ static void on_wait(uv_timer_t *h)
     }
     if (real_ms() - sim->wait_start_ms < CONNECT_WAIT_MS) return;
     for (unsigned i = 0; i < sim->opts.beds; i++) {
-        const struct dg_sim_bed *b = &sim->beds[i];
-        const dg_link *links[2] = {b->pump_link, b->monitor_link};
-        const char *ids[2] = {b->pump_id, b->monitor_id};
-        for (int k = 0; k < 2; k++)
-            if (!links[k] || !dg_link_is_connected(links[k]))
+        struct dg_sim_dev *devs[DG_SIM_BED_DEVS];
+        unsigned n = dg_sim_bed_devs(&sim->beds[i], devs);
+        for (unsigned k = 0; k < n; k++)
+            if (!devs[k]->link || !dg_link_is_connected(devs[k]->link))
                 DG_ERROR(MOD,
                          "msg=\"%s could not connect to %s within %d s\" device=%s "
                          "hint=\"is the broker up? are --certs and the ACL right?\"",
-                         ids[k], sim->opts.url, CONNECT_WAIT_MS / 1000, ids[k]);
+                         devs[k]->id, sim->opts.url, CONNECT_WAIT_MS / 1000, devs[k]->id);
     }
     sim->failed = true;
     stop_sim(sim);
@@ -361,30 +515,16 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
     b->sim = sim;
     b->index = index;
     b->scenario = o->scenarios[(index - 1) % o->n_scenarios];
-    snprintf(b->bed_id, sizeof b->bed_id, "bed-%u", index);
-    snprintf(b->pump_id, sizeof b->pump_id, "pump-%u", index);
-    snprintf(b->monitor_id, sizeof b->monitor_id, "monitor-%u", index);
+    dg_sim_scenario_ids(b->scenario, index, &b->ids);
     /* The patient reference is pseudonymous and reproducible per seed; the
        session id is unique per run. */
     struct dg_sim_rng r;
     dg_sim_rng_init(&r, o->seed, 1000000u + index);
     snprintf(b->patient_ref, sizeof b->patient_ref, "pt-%08llx",
              (unsigned long long)(dg_sim_rng_next(&r) & 0xffffffffu));
-    /* Boot ids: unique per run and device (a real device would draw a
-       random one at boot), never 0. */
-    b->pump_incarnation = (dg_wall_ms() << 16 ^ (uint64_t)getpid() << 8 ^ index * 2u) | 1u;
-    b->monitor_incarnation = (dg_wall_ms() << 16 ^ (uint64_t)getpid() << 8 ^ index * 2u) | 2u;
     snprintf(b->session_id, sizeof b->session_id, "sess-%llx-%x-%u",
              (unsigned long long)dg_wall_ms(), (unsigned)getpid(), index);
-    int n1 = snprintf(b->telemetry_topic, sizeof b->telemetry_topic, "%s/pump/%s/telemetry",
-                      o->root, b->pump_id);
-    int n2 = snprintf(b->command_topic, sizeof b->command_topic, "%s/pump/%s/command", o->root,
-                      b->pump_id);
-    int n3 = snprintf(b->vitals_topic, sizeof b->vitals_topic, "%s/monitor/%s/vitals", o->root,
-                      b->monitor_id);
-    if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n1 >= sizeof b->telemetry_topic ||
-        (size_t)n2 >= sizeof b->command_topic || (size_t)n3 >= sizeof b->vitals_topic)
-        return -DG_EINVAL;
+    snprintf(b->foreign_session_id, sizeof b->foreign_session_id, "%s-forged", b->session_id);
 
     struct dg_sim_setup setup = {
         .seed = o->seed,
@@ -400,6 +540,29 @@ static int init_bed(struct dg_sim *sim, struct dg_sim_bed *b, unsigned index)
     rc = dg_sim_pump_init(&b->pump, &b->plan.pump);
     if (rc < 0) return rc;
     dg_sim_monitor_init(&b->mon, &b->plan.monitor);
+
+    /* The devices. Boot ids are unique per run and device (stream = bed x 8
+       + device), never 0. */
+    uint64_t stream = (uint64_t)index * 8u;
+    if ((rc = dg_sim_dev_init(&b->pump_dev, b, DG_SIM_DEV_PUMP, b->ids.pump, b->ids.bed, o->root,
+                              sim->boot_nonce, stream)) < 0 ||
+        (rc = dg_sim_dev_init(&b->monitor_dev, b, DG_SIM_DEV_MONITOR, b->ids.monitor, b->ids.bed,
+                              o->root, sim->boot_nonce, stream + 1)) < 0)
+        return rc;
+    b->pump_dev.pump = &b->pump;
+    if (b->plan.second_pump) {
+        if ((rc = dg_sim_pump_init_idle(&b->pump2, &b->plan.pump2)) < 0 ||
+            (rc = dg_sim_dev_init(&b->pump2_dev, b, DG_SIM_DEV_PUMP, b->ids.pump2, b->ids.bed,
+                                  o->root, sim->boot_nonce, stream + 2)) < 0)
+            return rc;
+        b->pump2_dev.pump = &b->pump2;
+    }
+    if (b->plan.second_bed) {
+        dg_sim_monitor_init(&b->mon_b, &b->plan.monitor_b);
+        if ((rc = dg_sim_dev_init(&b->monitor_b_dev, b, DG_SIM_DEV_MONITOR, b->ids.monitor_b,
+                                  b->ids.bed_b, o->root, sim->boot_nonce, stream + 3)) < 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -428,7 +591,9 @@ static void usage(FILE *f)
                "                     by certs/make-certs (required)\n"
                "  --site SITE        site name (default demo-clinic)\n"
                "  --root ROOT        topic root (default dosegate/v1/<site>)\n"
-               "  --beds N           beds 1..N: bed-i with pump-i and monitor-i (default 1)\n"
+               "  --beds N           beds 1..N: bed-i with pump-i and monitor-i (default 1);\n"
+               "                     two-pumps-one-bed adds pump-i-2, pump-moves-bed adds\n"
+               "                     bed-i-b with monitor-i-b (each needs its certificate)\n"
                "  --scenario NAME    scenario for every bed (default normal); a list A,B,...\n"
                "                     gives bed-1 A, bed-2 B, ... and repeats\n"
                "  --speed X          simulated seconds per real second (default 1; 60 runs a\n"
@@ -453,11 +618,17 @@ static void usage(FILE *f)
     fprintf(f, "\n"
                "The run lasts pre + session + post minutes, longer for overdose (75 min of\n"
                "infusion) and second-session-same-day (60 min + a second session).\n"
+               "The times of pump-reboot .. foreign-identity are simulated and chosen to hold\n"
+               "at --speed 240 and 60 (a 5 s reboot is 21 ms / 83 ms real: no silence alert).\n"
                "\n"
                "Output: logs on stderr; at the end one line per bed on stdout:\n"
                "  summary bed-1 pump-1 scenario=... state=... dose_mg=... dose_mg_per_kg=...\n"
                "  commands=N last_command=none|pause|stop telemetry_sent=N vitals_sent=N ...\n"
                "  ... permit_required=0|1 permit_lapsed=0|1 bolus_count=N ... sessions=N\n"
+               "  pump_bed=BED pump_boots=N monitor_boots=N resumes=N foreign_sent=N ...\n"
+               "and one per extra device:\n"
+               "  device bed-1 pump-1-2 kind=pump scenario=... state=idle commands=N ...\n"
+               "  device bed-1-b monitor-1-b kind=monitor scenario=... vitals_sent=N ...\n"
                "Exit: 0 done (also after SIGINT/SIGTERM), 1 a link failed, 2 usage error.\n"
                "See docs/simulator.md.\n");
 }
@@ -655,18 +826,27 @@ static int check_certs(const struct dg_sim_opts *o)
         return -DG_EIO;
     }
     for (unsigned i = 1; i <= o->beds; i++) {
-        const char *kinds[2] = {"pump", "monitor"};
+        const struct dg_sim_scenario *sc = o->scenarios[(i - 1) % o->n_scenarios];
+        struct dg_sim_ids ids;
+        dg_sim_scenario_ids(sc, i, &ids);
+        /* bed-i's own devices, then the extra ones its scenario needs */
+        const char *devices[4] = {ids.pump, ids.monitor, ids.pump2, ids.monitor_b};
         const char *exts[2] = {"pem", "key"};
-        for (int k = 0; k < 2; k++)
-            for (int e = 0; e < 2; e++) {
-                snprintf(path, sizeof path, "%s/%s-%u.%s", o->certs_dir, kinds[k], i, exts[e]);
-                if (access(path, R_OK) != 0) {
+        for (int k = 0; k < 4; k++)
+            for (int e = 0; e < 2 && devices[k][0]; e++) {
+                snprintf(path, sizeof path, "%s/%s.%s", o->certs_dir, devices[k], exts[e]);
+                if (access(path, R_OK) == 0) continue;
+                if (k < 2)
                     fprintf(stderr,
                             "dosegate-sim: cannot read %s (make it with certs/make-certs "
-                            "%s %s-%u ...)\n",
-                            path, o->certs_dir, kinds[k], i);
-                    return -DG_EIO;
-                }
+                            "%s %s ...)\n",
+                            path, o->certs_dir, devices[k]);
+                else
+                    fprintf(stderr,
+                            "dosegate-sim: cannot read %s: scenario %s on bed %u needs device "
+                            "%s (make it with certs/make-certs %s %s ...)\n",
+                            path, sc->name, i, devices[k], o->certs_dir, devices[k]);
+                return -DG_EIO;
             }
     }
     return 0;
@@ -688,6 +868,7 @@ int main(int argc, char **argv)
     if (sim.opts.quiet) dg_log_set_level(DG_LOG_WARN);
 
     const struct dg_sim_opts *o = &sim.opts;
+    sim.boot_nonce = dg_wall_ms() ^ (uint64_t)getpid() << 40;
     sim.beds = dg_calloc(o->beds, sizeof *sim.beds);
     if (!sim.beds) {
         fprintf(stderr, "dosegate-sim: out of memory\n");
@@ -728,17 +909,24 @@ int main(int argc, char **argv)
     DG_INFO(MOD, "msg=\"starting\" url=%s beds=%u speed=%g seed=%llu root=%s permit=%d sim_s=%u",
             o->url, o->beds, o->speed, (unsigned long long)o->seed, o->root, o->permit,
             sim.total_s);
-    for (unsigned i = 0; i < o->beds; i++)
+    for (unsigned i = 0; i < o->beds; i++) {
+        const struct dg_sim_bed *b = &sim.beds[i];
         DG_INFO(MOD,
                 "bed=%s pump=%s monitor=%s scenario=%s patient_ref=%s session_id=%s "
                 "rate_ml_per_h=%.2f permit_required=%d",
-                sim.beds[i].bed_id, sim.beds[i].pump_id, sim.beds[i].monitor_id,
-                sim.beds[i].scenario->name, sim.beds[i].patient_ref, sim.beds[i].session_id,
-                sim.beds[i].pump.program_rate_ml_per_h, sim.beds[i].pump.p.permit_required);
+                b->ids.bed, b->ids.pump, b->ids.monitor, b->scenario->name, b->patient_ref,
+                b->session_id, b->pump.program_rate_ml_per_h, b->pump.p.permit_required);
+        if (b->pump2_dev.used)
+            DG_INFO(MOD, "bed=%s pump=%s msg=\"second pump, idle\" scenario=%s", b->ids.bed,
+                    b->ids.pump2, b->scenario->name);
+        if (b->monitor_b_dev.used)
+            DG_INFO(MOD, "bed=%s monitor=%s msg=\"second bed, its own patient\" scenario=%s",
+                    b->ids.bed_b, b->ids.monitor_b, b->scenario->name);
+    }
     for (unsigned i = 0; i < o->beds; i++) {
         struct dg_sim_bed *b = &sim.beds[i];
         rc = dg_sim_bed_open(b, &sim.loop, o);
-        sim.links_open += (b->pump_link != NULL) + (b->monitor_link != NULL);
+        sim.links_open += dg_sim_bed_links(b);
         if (rc < 0) {
             sim.failed = true;
             break;

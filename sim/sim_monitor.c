@@ -57,6 +57,12 @@ void dg_sim_monitor_step(struct dg_sim_monitor *mon, double dose_rate_mg_per_kg_
     else
         mon->excursion = fmax(0.0, mon->excursion - 1.0 / DG_SIM_RECOVERY_S);
     mon->t_s++;
+    uint32_t r = mon->p.reboot_s;
+    if (r && mon->t_s == r) mon->off = true;
+    if (r && mon->off && (uint64_t)mon->t_s == (uint64_t)r + mon->p.reboot_off_s) {
+        mon->off = false;
+        mon->boots++;
+    }
 }
 
 double dg_sim_monitor_effect(const struct dg_sim_monitor *mon)
@@ -82,16 +88,22 @@ bool dg_sim_monitor_nibp_due(const struct dg_sim_monitor *mon)
     return mon->p.second_start_s && before_start(mon, t, mon->p.second_start_s);
 }
 
+/* Point i's value: 0 (and point 0's, always) is the patient's own. */
+static double point(const struct dg_sim_profile *pr, unsigned i, double own)
+{
+    return i == 0 || pr->value[i] == 0 ? own : pr->value[i];
+}
+
 double dg_sim_profile_value(const struct dg_sim_profile *pr, double t_s, double own)
 {
     if (pr->n == 0 || t_s <= pr->t_s[0]) return own;
     for (unsigned i = 1; i < pr->n; i++) {
         if (t_s >= pr->t_s[i]) continue;
-        double from = i == 1 ? own : pr->value[i - 1];
+        double from = point(pr, i - 1, own), to = point(pr, i, own);
         double a = (t_s - pr->t_s[i - 1]) / (double)(pr->t_s[i] - pr->t_s[i - 1]);
-        return from + (pr->value[i] - from) * a;
+        return from + (to - from) * a;
     }
-    return pr->n == 1 ? own : pr->value[pr->n - 1];
+    return point(pr, pr->n - 1, own);
 }
 
 /* The patient's value of vital v: own course, or the scenario's excursion. */

@@ -25,6 +25,12 @@
  *  nibp_alarm_interval_s instead while the last cycle read above 180/110
  *  (the monitor's own alarm limit), when that is set.
  *
+ * A reboot (reboot_s, a run second; 0 = none): the monitor is off for
+ * reboot_off_s (the shell publishes nothing), then boots (boots + 1: the
+ * shell draws a new incarnation and restarts seq at 1). The patient goes on
+ * meanwhile: the model steps and samples as usual, so the same seed gives
+ * the same numbers with or without a reboot.
+ *
  * Scenarios (sim_scenario.h) add an abnormal patient: a fixed baseline blood
  * pressure, and excursions: a vital sign that follows a scripted profile
  * (seconds after the infusion start -> value) instead of its normal course.
@@ -67,7 +73,9 @@ enum dg_sim_vital {
  * the infusion start, increasing. Before t_s[0] the value is the patient's
  * own; from t_s[0] to t_s[1] it moves linearly from the patient's own value
  * to value[1] (value[0] is not used); then linearly from point to point, and
- * it stays at the last value.
+ * it stays at the last value. A value of 0 (no vital sign here is ever 0)
+ * means the patient's own value: {4, {a, a+1, b, b+1}, {0, v, v, 0}} is v
+ * from a+1 to b and the patient's own course again from b+1.
  */
 struct dg_sim_profile {
     unsigned n;
@@ -85,6 +93,8 @@ struct dg_sim_monitor_params {
     uint32_t second_start_s;             /* a second infusion: another pre-start NIBP */
     double base_sbp_mmhg, base_dbp_mmhg; /* a fixed baseline instead of a drawn one */
     struct dg_sim_profile profile[DG_SIM_VITALS];
+    uint32_t reboot_s;     /* the monitor goes off at this run second (0 = none) */
+    uint32_t reboot_off_s; /* and boots this long after (0 = at once) */
 };
 
 struct dg_sim_vitals {
@@ -111,11 +121,14 @@ struct dg_sim_monitor {
     double excursion;                   /* 1 while the drug flows, fading to 0 after */
     uint32_t next_cycle_s;              /* the next periodic NIBP */
     uint32_t nibp_count;
+    bool off;       /* rebooting: the shell publishes nothing */
+    unsigned boots; /* reboots completed */
 };
 
 /* Draw the patient from (seed, stream). t = 0, no drug yet. */
 void dg_sim_monitor_init(struct dg_sim_monitor *mon, const struct dg_sim_monitor_params *p);
-/* Advance one simulated second during which the pump delivered dose_rate mg/kg/h. */
+/* Advance one simulated second during which the pump delivered dose_rate
+   mg/kg/h; then apply a reboot due at the new second. */
 void dg_sim_monitor_step(struct dg_sim_monitor *mon, double dose_rate_mg_per_kg_h);
 /* Is an NIBP reading due at the current second? */
 bool dg_sim_monitor_nibp_due(const struct dg_sim_monitor *mon);

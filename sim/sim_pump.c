@@ -12,6 +12,11 @@
  * it adds to the volume, the dose and the bolus counters, not to the basal
  * volume that the VTBI limits, and the reported rate stays the programmed
  * one. That keeps the bolus the only thing a gateway can see changing.
+ *
+ * A reboot keeps what a pump keeps in non-volatile memory (session, program,
+ * amounts, state) and loses what it keeps in RAM (the permit, when it was
+ * first seen running). While off it delivers nothing, whatever its state
+ * says: enter() never sets a rate on an off pump.
  */
 #include "sim_pump.h"
 
@@ -35,7 +40,8 @@ double dg_sim_pump_prescribed_rate(const struct dg_sim_pump_params *p)
 static void enter(struct dg_sim_pump *pump, enum dg_pump_state s)
 {
     pump->state = s;
-    pump->rate_ml_per_h = s == DG_PUMP_RUNNING ? pump->program_rate_ml_per_h : 0.0;
+    pump->rate_ml_per_h = s == DG_PUMP_RUNNING && !pump->off ? pump->program_rate_ml_per_h : 0.0;
+    if (s != DG_PUMP_PAUSED) pump->gateway_paused = false;
 }
 
 static void update_amounts(struct dg_sim_pump *pump)
@@ -57,6 +63,25 @@ static void program(struct dg_sim_pump *pump, double dose_mg_per_kg)
     enter(pump, DG_PUMP_PROGRAMMED);
 }
 
+/* A reboot going off or booting at the current t_s. */
+static void reboot(struct dg_sim_pump *pump)
+{
+    const struct dg_sim_pump_params *p = &pump->p;
+    if (!p->reboot_s) return;
+    if (pump->t_s == p->reboot_s) {
+        pump->off = true;
+        enter(pump, pump->state);
+    }
+    if (pump->off && pump->t_s == p->reboot_s + p->reboot_off_s) {
+        pump->off = false;
+        pump->boots++;
+        pump->permit_valid_until_ms = 0;
+        pump->running_since_ms = 0;
+        if (p->reboot_rate_factor > 0) pump->program_rate_ml_per_h *= p->reboot_rate_factor;
+        enter(pump, pump->state);
+    }
+}
+
 /* The transitions due at the current t_s. */
 static void advance_phase(struct dg_sim_pump *pump)
 {
@@ -68,6 +93,20 @@ static void advance_phase(struct dg_sim_pump *pump)
     }
     if (pump->state == DG_PUMP_PROGRAMMED && pump->t_s >= pump->start_s)
         enter(pump, DG_PUMP_RUNNING);
+    reboot(pump);
+    if (p->edit_s && pump->t_s == p->edit_s) {
+        if (p->edit_weight_kg > 0) pump->program_weight_kg = p->edit_weight_kg;
+        if (p->edit_rate_ml_per_h > 0) pump->program_rate_ml_per_h = p->edit_rate_ml_per_h;
+        pump->edited = true;
+        enter(pump, pump->state); /* a running pump runs at the new rate */
+    }
+    if (pump->state == DG_PUMP_PAUSED && pump->gateway_paused && p->resume_after_s &&
+        pump->resumes < p->resumes_max && pump->t_s >= pump->paused_at_s + p->resume_after_s) {
+        /* The clinician presses start: no acknowledgement, the same program. */
+        pump->resumes++;
+        pump->running_since_ms = 0; /* a new permit grace */
+        enter(pump, DG_PUMP_RUNNING);
+    }
     if (pump->state == DG_PUMP_RUNNING && p->bolus_at_s && pump->bolus_count == 0 &&
         pump->t_s == pump->start_s + p->bolus_at_s) {
         double mg = p->bolus_mg_per_kg * p->weight_kg;
@@ -96,19 +135,40 @@ int dg_sim_pump_init(struct dg_sim_pump *pump, const struct dg_sim_pump_params *
     if (p->second_start_s && (!positive(p->second_dose_mg_per_kg) ||
                               (uint64_t)p->second_start_s < 2 * (uint64_t)p->pre_s + p->session_s))
         return -DG_EINVAL;
+    if (p->reboot_rate_factor != 0 && !positive(p->reboot_rate_factor)) return -DG_EINVAL;
+    if ((uint64_t)p->reboot_s + p->reboot_off_s > UINT32_MAX - 1) return -DG_EINVAL;
+    if ((p->edit_weight_kg != 0 && !positive(p->edit_weight_kg)) ||
+        (p->edit_rate_ml_per_h != 0 && !positive(p->edit_rate_ml_per_h)))
+        return -DG_EINVAL;
     memset(pump, 0, sizeof *pump);
     pump->p = *p;
     pump->session = 1;
     pump->start_s = p->pre_s;
+    pump->program_weight_kg = p->weight_kg;
     program(pump, p->dose_mg_per_kg);
     advance_phase(pump);
+    return 0;
+}
+
+int dg_sim_pump_init_idle(struct dg_sim_pump *pump, const struct dg_sim_pump_params *p)
+{
+    if (!positive(p->weight_kg) || !positive(p->conc_mg_per_ml)) return -DG_EINVAL;
+    memset(pump, 0, sizeof *pump);
+    pump->p = *p;
+    /* No program: nothing of the session events applies. */
+    pump->p.second_start_s = pump->p.bolus_at_s = pump->p.reboot_s = pump->p.edit_s = 0;
+    pump->p.resume_after_s = 0;
+    pump->p.overrun = false;
+    pump->program_weight_kg = p->weight_kg;
+    pump->state = DG_PUMP_IDLE;
     return 0;
 }
 
 int dg_sim_pump_step(struct dg_sim_pump *pump)
 {
     enum dg_pump_state before = pump->state;
-    unsigned session = pump->session;
+    unsigned session = pump->session, boots = pump->boots;
+    bool off = pump->off, edited = pump->edited;
     pump->step_mg = 0.0;
     if (pump->state == DG_PUMP_RUNNING) {
         double ml = pump->rate_ml_per_h / 3600.0;
@@ -120,7 +180,8 @@ int dg_sim_pump_step(struct dg_sim_pump *pump)
     }
     pump->t_s++;
     advance_phase(pump);
-    return pump->state != before || pump->session != session;
+    return pump->state != before || pump->session != session || pump->boots != boots ||
+           pump->off != off || pump->edited != edited;
 }
 
 /* Is id the command the pump already acted on? (QoS 1 may deliver twice.) */
@@ -145,7 +206,11 @@ int dg_sim_pump_command(struct dg_sim_pump *pump, enum dg_command_action action,
     }
     if (already_done(pump, command_id)) return 0;
     if (action == DG_CMD_PAUSE) {
-        if (s == DG_PUMP_PROGRAMMED || s == DG_PUMP_RUNNING) enter(pump, DG_PUMP_PAUSED);
+        if (s == DG_PUMP_PROGRAMMED || s == DG_PUMP_RUNNING) {
+            enter(pump, DG_PUMP_PAUSED);
+            pump->gateway_paused = true;
+            pump->paused_at_s = pump->t_s;
+        }
         pump->last_cmd = DG_SIM_CMD_PAUSE;
     } else {
         if (s == DG_PUMP_PROGRAMMED || s == DG_PUMP_RUNNING || s == DG_PUMP_PAUSED)
@@ -170,7 +235,7 @@ bool dg_sim_permit_lapsed(uint64_t now_ms, uint64_t running_since_ms, uint64_t v
 
 int dg_sim_pump_check_permit(struct dg_sim_pump *pump, uint64_t now_ms)
 {
-    if (pump->state != DG_PUMP_RUNNING) {
+    if (pump->state != DG_PUMP_RUNNING || pump->off) {
         pump->running_since_ms = 0;
         return 0;
     }
@@ -202,7 +267,7 @@ double dg_sim_pump_reported_dose(const struct dg_sim_pump *pump)
 
 double dg_sim_pump_program_weight(const struct dg_sim_pump *pump)
 {
-    return pump->p.weight_missing ? 0.0 : pump->p.weight_kg;
+    return pump->p.weight_missing ? 0.0 : pump->program_weight_kg;
 }
 
 const char *dg_sim_pump_state_name(enum dg_pump_state state)

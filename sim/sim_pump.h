@@ -12,8 +12,8 @@
  * followed by the observation period, during which the pump stays COMPLETE.
  * A gateway PAUSE or STOP moves it to PAUSED / STOPPED with rate 0 and it
  * never resumes by itself (only a clinician at the pump could; the simulator
- * has no clinician). Volume and dose are integrated every simulated second
- * and are cumulative for the session, as the contract requires.
+ * has one only in resume-without-reset, see resume_after_s). Volume and dose are integrated every
+ * simulated second and are cumulative for the session, as the contract requires.
  *
  * The volume to be infused is dose_mg_per_kg * weight_kg / conc_mg_per_ml;
  * the programmed rate is that volume over duration_min, multiplied by
@@ -23,6 +23,21 @@
  * the infusion; a second session (new program, amounts back to 0) started
  * at second_start_s; a pump that overruns its VTBI, under-reports its dose,
  * or ignores gateway commands; a weight not entered at the pump.
+ *
+ * More events (issue 7), all at run seconds (t_s), zero = none:
+ *  - a reboot at reboot_s: the pump is off (delivers nothing; the shell
+ *    publishes nothing) for reboot_off_s, then boots: boots + 1 (the shell
+ *    draws a new incarnation and restarts seq at 1), amounts, session and
+ *    state kept (non-volatile memory), the permit forgotten (volatile), and
+ *    the program's rate restored x reboot_rate_factor (a corrupted restore);
+ *  - a program edit at edit_s: the program's weight and/or rate change in
+ *    the same session (the patient, and so the physiology, stay the same;
+ *    the VTBI stays what was programmed);
+ *  - a clinician at the pump who resumes it resume_after_s after a gateway
+ *    PAUSE paused it, at most resumes_max times, at the same rate and without
+ *    any acknowledgement. A STOP is final; a pump that paused itself for a
+ *    lapsed permit is not resumed.
+ * An idle pump (dg_sim_pump_init_idle) has no program and never runs.
  *
  * Permit-to-infuse: the one place where the pump looks at a clock, and it is
  * the caller's: dg_sim_pump_check_permit() is handed the real (gateway) wall
@@ -54,6 +69,14 @@ struct dg_sim_pump_params {
     bool ignore_commands;         /* fault: ignores PAUSE, STOP and lapsed permits */
     uint32_t second_start_s;      /* a second session starts here (sim s; 0 = none) */
     double second_dose_mg_per_kg; /* its programmed dose */
+    uint32_t reboot_s;            /* the pump goes off at this run second (0 = none) */
+    uint32_t reboot_off_s;        /* and boots this long after (0 = at once) */
+    double reboot_rate_factor;    /* the program's rate after the boot x this (0 = 1) */
+    uint32_t edit_s;              /* the program is edited at this run second (0 = none) */
+    double edit_weight_kg;        /* the program's weight after the edit (0 = unchanged) */
+    double edit_rate_ml_per_h;    /* the program's rate after the edit (0 = unchanged) */
+    uint32_t resume_after_s;      /* resumed this long after a gateway PAUSE (0 = never) */
+    uint32_t resumes_max;         /* at most this many times */
     /* Permit-to-infuse. */
     bool permit_required;
     uint32_t permit_grace_ms; /* wall ms a just-started pump runs without a permit */
@@ -89,6 +112,13 @@ struct dg_sim_pump {
     uint64_t permit_valid_until_ms; /* validity of the last permit (gateway clock) */
     uint64_t running_since_ms;      /* wall clock when seen running (0 = not running) */
     bool permit_lapsed;             /* paused itself because a permit lapsed */
+    double program_weight_kg;       /* the weight in the program (edit_s may change it) */
+    bool off;                       /* rebooting: delivers nothing, publishes nothing */
+    unsigned boots;                 /* reboots completed */
+    bool edited;                    /* the program was edited (edit_s) */
+    bool gateway_paused;            /* PAUSED by a gateway PAUSE (the clinician may resume) */
+    uint32_t paused_at_s;           /* t_s of that pause */
+    uint32_t resumes;               /* resumed by the clinician */
 };
 
 /* Programmed rate for the params, mL/h (before rate_factor). */
@@ -101,9 +131,18 @@ double dg_sim_pump_prescribed_rate(const struct dg_sim_pump_params *p);
  */
 int dg_sim_pump_init(struct dg_sim_pump *pump, const struct dg_sim_pump_params *p);
 /*
+ * An idle pump: state IDLE, no program, rate 0, for ever (commands are
+ * counted, the state does not change). p gives the weight and concentration
+ * only so the rate functions stay defined; the same checks as
+ * dg_sim_pump_init. Returns 0 or -DG_EINVAL.
+ */
+int dg_sim_pump_init_idle(struct dg_sim_pump *pump, const struct dg_sim_pump_params *p);
+/*
  * Advance one simulated second: integrate what flowed during [t, t+1), then
- * apply what is due at t+1 (the bolus, a second program, phase changes).
- * Returns 1 if the state or the session changed, else 0.
+ * apply what is due at t+1 (a second program, phase changes, a reboot going
+ * off or booting, a program edit, a clinician's resume, the bolus).
+ * Returns 1 if the state, the session, the boot or the program changed,
+ * else 0.
  */
 int dg_sim_pump_step(struct dg_sim_pump *pump);
 /*
@@ -111,7 +150,9 @@ int dg_sim_pump_step(struct dg_sim_pump *pump);
  * PROGRAMMED/RUNNING/PAUSED -> STOPPED. Both set rate 0, count the command
  * and record command_id (copied, truncated to DG_ID_MAX - 1) even when the
  * state is already final (COMPLETE, STOPPED). A command whose id equals the
- * last one acted on is a QoS 1 redelivery: ignored, returns 0. A pump with
+ * last one acted on is a QoS 1 redelivery: ignored, returns 0. A PAUSE that
+ * pauses the pump starts the clinician's resume clock (resume_after_s). A
+ * pump with
  * ignore_commands only counts PAUSE/STOP in commands_ignored. PERMIT only
  * records valid_until_ms (gateway clock, UTC ms). Returns 1 if the state
  * changed, 0 if not, -DG_EINVAL for an unknown action. command_id is
@@ -130,9 +171,10 @@ bool dg_sim_permit_lapsed(uint64_t now_ms, uint64_t running_since_ms, uint64_t v
 /*
  * Apply the permit rule at wall clock now_ms (UTC ms, the gateway's clock,
  * not the simulated one). A RUNNING pump remembers when it was first seen
- * running; if it requires permits, does not ignore them, and the permit has
- * lapsed, it pauses itself (permit_lapsed = true) and 1 is returned.
- * Otherwise 0. Call it every step and often in real time.
+ * running (a pump that is off for a reboot, or paused, is not: it starts a
+ * new grace when it runs again); if it requires permits, does not ignore
+ * them, and the permit has lapsed, it pauses itself (permit_lapsed = true)
+ * and 1 is returned. Otherwise 0. Call it every step and often in real time.
  */
 int dg_sim_pump_check_permit(struct dg_sim_pump *pump, uint64_t now_ms);
 /* Current rate as a weight-based dose rate, mg/kg/h. */
@@ -141,7 +183,8 @@ double dg_sim_pump_dose_rate(const struct dg_sim_pump *pump);
 double dg_sim_pump_delivered_rate(const struct dg_sim_pump *pump);
 /* The dose the pump reports (dose_mg x dose_report_factor). */
 double dg_sim_pump_reported_dose(const struct dg_sim_pump *pump);
-/* The weight the program reports: 0 when it was not entered. */
+/* The weight the program reports: 0 when it was not entered; the edited one
+   after a program edit. */
 double dg_sim_pump_program_weight(const struct dg_sim_pump *pump);
 /* Lower-case state name ("programmed", "running", ...). Static string. */
 const char *dg_sim_pump_state_name(enum dg_pump_state state);

@@ -36,3 +36,12 @@ double dg_sim_rng_uniform(struct dg_sim_rng *rng, double lo, double hi)
 {
     return lo + (hi - lo) * dg_sim_rng_unit(rng);
 }
+
+uint64_t dg_sim_rng_incarnation(struct dg_sim_rng *rng, uint64_t old)
+{
+    uint64_t id;
+    do
+        id = dg_sim_rng_next(rng);
+    while (id == 0 || id == old);
+    return id;
+}

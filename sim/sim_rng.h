@@ -23,5 +23,11 @@ uint64_t dg_sim_rng_next(struct dg_sim_rng *rng);
 double dg_sim_rng_unit(struct dg_sim_rng *rng);
 /* Uniform in [lo, hi). */
 double dg_sim_rng_uniform(struct dg_sim_rng *rng, double lo, double hi);
+/*
+ * A device's boot id (PumpTelemetry/VitalsSample.incarnation): the next draw
+ * that is neither 0 (the wire's "absent") nor old, the id of the boot before
+ * (0 at the first boot), so a reboot is never taken for the same boot.
+ */
+uint64_t dg_sim_rng_incarnation(struct dg_sim_rng *rng, uint64_t old);
 
 #endif

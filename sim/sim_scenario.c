@@ -19,15 +19,33 @@
  *    10x, so the pump is still running long after the gateway's 5 s
  *    command timeout at any speed up to ~150x (10x empties the syringe in
  *    4 simulated minutes, 4 real seconds at 60x).
+ *  - The issue-7 probes step in one second (SpO2 own -> 84: critical at
+ *    once, no warning first) so the time the gateway acts says which bed
+ *    and which boot it acted on. Their times are simulated and hold at any
+ *    --speed from 1 to 240 except where real time is involved: a reboot's
+ *    5 s silence is 21 ms at 240x and 83 ms at 60x, far below the 5 s
+ *    pump-silent / 10 s vitals-silent liveness rules (at --speed 1 it sits
+ *    on the pump-silent threshold); resume-without-reset's 30 s are 125 ms
+ *    real at 240x, enough for a gateway's pause to land first.
+ *  - clock-jump: HR 130 for 35 s (+10:45 .. +11:20), shorter than the 60 s
+ *    delay, straddling the monitor's 2 h step at +11:00, so only a gateway
+ *    that lets the jump satisfy the delay raises heart-rate. A 2 h step is
+ *    far beyond any speed x elapsed time + 5 s (240 x 1 s = 4 min).
+ *  - program-edit: 250 kg (the weight rule's upper bound, not above it) and
+ *    2.0 mg/kg/h for the true 70 kg: past the 1.5 hard limit at the weight
+ *    the session started with, 0.56 at the edited one.
  */
 #include "sim_scenario.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
 
 #define MIN_S 60u
+/* monitor-i-b's patient stream: far from any bed index (1..1000). */
+#define MONITOR_B_STREAM 0x100000000ULL
 
 const struct dg_sim_scenario dg_sim_scenarios[] = {
     {
@@ -166,8 +184,99 @@ const struct dg_sim_scenario dg_sim_scenarios[] = {
                 "permit lapses",
         .permit_forced = true,
     },
+    {
+        .name = "pump-reboot",
+        .help = "at +10:00 the pump reboots: silent 5 s, back at\n"
+                "+10:05 with a new incarnation, seq from 1, session,\n"
+                "amounts and state kept, but its rate restored 10x\n"
+                "(7.5 mg/kg/h) -> rate (pause) after the reboot",
+        .pump_reboot_at_s = 10 * MIN_S,
+        .reboot_rate_factor = 10.0,
+    },
+    {
+        .name = "monitor-reboot",
+        .help = "at +10:00 the monitor reboots: silent 5 s, back at\n"
+                "+10:05 with a new incarnation, seq from 1; SpO2 84\n"
+                "from +11:00 -> spo2 critical at once (pause)",
+        .monitor_reboot_at_s = 10 * MIN_S,
+        .profile[DG_SIM_SPO2] = {2, {11 * MIN_S - 1, 11 * MIN_S}, {0, 84}},
+    },
+    {
+        .name = "two-pumps-one-bed",
+        .help = "an idle pump-i-2 (no program) on the same bed reports\n"
+                "right after pump-i every second; SpO2 84 from +10:00\n"
+                "-> spo2 (pause to pump-i only, never to pump-i-2)",
+        .second_pump = true,
+        .profile[DG_SIM_SPO2] = {2, {10 * MIN_S - 1, 10 * MIN_S}, {0, 84}},
+    },
+    {
+        .name = "pump-moves-bed",
+        .help = "bed-i-b with monitor-i-b (its own, normal patient)\n"
+                "from the start; pump-i reports bed-i-b from +5:00;\n"
+                "SpO2 84 on monitor-i from +8:00, on monitor-i-b from\n"
+                "+12:00 -> spo2 on bed-i (no command), spo2 on bed-i-b\n"
+                "(pause pump-i): one pause",
+        .second_bed = true,
+        .pump_moves_at_s = 5 * MIN_S,
+        .profile[DG_SIM_SPO2] = {2, {8 * MIN_S - 1, 8 * MIN_S}, {0, 84}},
+        .profile_b[DG_SIM_SPO2] = {2, {12 * MIN_S - 1, 12 * MIN_S}, {0, 84}},
+    },
+    {
+        .name = "clock-jump",
+        .help = "the pump's clock steps 2 h ahead at +10:00, the\n"
+                "monitor's at +11:00 (both stay ahead); HR 130 only\n"
+                "from +10:45 to +11:20 (35 s < 60 s) -> clock-jump per\n"
+                "device (advisory); no HR or dose alert; completes",
+        .pump_clock_step_at_s = 10 * MIN_S,
+        .monitor_clock_step_at_s = 11 * MIN_S,
+        .clock_step_s = 2 * 3600,
+        .profile[DG_SIM_HR] = {4,
+                               {10 * MIN_S + 44, 10 * MIN_S + 45, 11 * MIN_S + 20, 11 * MIN_S + 21},
+                               {0, 130, 130, 0}},
+    },
+    {
+        .name = "program-edit",
+        .help = "at +10:00, same session, the program's weight is\n"
+                "edited 70 -> 250 kg and its rate raised to 140 mL/h\n"
+                "(2.0 mg/kg/h for 70 kg, 0.56 for 250)\n"
+                "-> weight-change and rate (one pause)",
+        .edit_at_s = 10 * MIN_S,
+        .edit_weight_kg = 250,
+        .edit_rate_mg_per_kg_h = 2.0,
+    },
+    {
+        .name = "resume-without-reset",
+        .help = "rate 10x (7.5 mg/kg/h); 30 s after each gateway\n"
+                "pause a clinician resumes the pump (no reset), at\n"
+                "most twice -> rate (pause), escalate (pause),\n"
+                "escalate (stop)",
+        .rate_factor = 10.0,
+        .resume_after_s = 30,
+        .resumes_max = 2,
+    },
+    {
+        .name = "foreign-identity",
+        .help = "normal, but from +5:00 monitor-i's certificate also\n"
+                "publishes PumpTelemetry as pump monitor-i (bed-i, 10x\n"
+                "rate) -> refused by the broker or the gateway: nothing",
+        .foreign_at_s = 5 * MIN_S,
+        .foreign_rate_factor = 10.0,
+    },
     {0},
 };
+
+void dg_sim_scenario_ids(const struct dg_sim_scenario *sc, unsigned bed, struct dg_sim_ids *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->bed, sizeof out->bed, "bed-%u", bed);
+    snprintf(out->pump, sizeof out->pump, "pump-%u", bed);
+    snprintf(out->monitor, sizeof out->monitor, "monitor-%u", bed);
+    if (sc->second_pump) snprintf(out->pump2, sizeof out->pump2, "pump-%u-2", bed);
+    if (sc->second_bed) {
+        snprintf(out->bed_b, sizeof out->bed_b, "bed-%u-b", bed);
+        snprintf(out->monitor_b, sizeof out->monitor_b, "monitor-%u-b", bed);
+    }
+}
 
 const struct dg_sim_scenario *dg_sim_scenario_find(const char *name)
 {
@@ -231,5 +340,60 @@ int dg_sim_scenario_plan(const struct dg_sim_scenario *sc, const struct dg_sim_s
     plan->monitor_silent_from_s =
         sc->monitor_silent_at_s ? pp->pre_s + sc->monitor_silent_at_s : DG_SIM_NEVER;
     plan->clock_offset_ms = (int64_t)sc->clock_offset_s * 1000;
+
+    /* Issue 7: times after the start become run seconds. */
+    if (sc->pump_reboot_at_s) {
+        pp->reboot_s = pp->pre_s + sc->pump_reboot_at_s;
+        pp->reboot_off_s = DG_SIM_REBOOT_OFF_S;
+        pp->reboot_rate_factor = sc->reboot_rate_factor;
+    }
+    if (sc->monitor_reboot_at_s) {
+        mp->reboot_s = pp->pre_s + sc->monitor_reboot_at_s;
+        mp->reboot_off_s = DG_SIM_REBOOT_OFF_S;
+    }
+    if (sc->edit_at_s) {
+        pp->edit_s = pp->pre_s + sc->edit_at_s;
+        pp->edit_weight_kg = sc->edit_weight_kg;
+        pp->edit_rate_ml_per_h = sc->edit_rate_mg_per_kg_h * pp->weight_kg / pp->conc_mg_per_ml;
+    }
+    pp->resume_after_s = sc->resume_after_s;
+    pp->resumes_max = sc->resumes_max;
+    plan->pump_clock_step_from_s =
+        sc->pump_clock_step_at_s ? pp->pre_s + sc->pump_clock_step_at_s : DG_SIM_NEVER;
+    plan->monitor_clock_step_from_s =
+        sc->monitor_clock_step_at_s ? pp->pre_s + sc->monitor_clock_step_at_s : DG_SIM_NEVER;
+    plan->clock_step_ms = (int64_t)sc->clock_step_s * 1000;
+    plan->second_pump = sc->second_pump;
+    if (sc->second_pump) {
+        plan->pump2 = *pp; /* weight, concentration, permits; idle: no program */
+        plan->pump2.reboot_s = plan->pump2.edit_s = plan->pump2.resume_after_s = 0;
+    }
+    plan->second_bed = sc->second_bed;
+    plan->pump_moves_from_s = DG_SIM_NEVER;
+    if (sc->second_bed) {
+        plan->monitor_b = *mp;
+        plan->monitor_b.stream = setup->bed + MONITOR_B_STREAM; /* another patient */
+        plan->monitor_b.reboot_s = 0;
+        memcpy(plan->monitor_b.profile, sc->profile_b, sizeof plan->monitor_b.profile);
+        if (sc->pump_moves_at_s) plan->pump_moves_from_s = pp->pre_s + sc->pump_moves_at_s;
+    }
+    plan->foreign_from_s = sc->foreign_at_s ? pp->pre_s + sc->foreign_at_s : DG_SIM_NEVER;
+    plan->foreign_rate_ml_per_h = dg_sim_pump_prescribed_rate(pp) * sc->foreign_rate_factor;
     return 0;
+}
+
+double dg_sim_plan_rate_b(const struct dg_sim_plan *plan, uint32_t t_s, double pump_rate)
+{
+    return plan->second_bed && t_s >= plan->pump_moves_from_s ? pump_rate : 0.0;
+}
+
+int64_t dg_sim_plan_pump_clock_ms(const struct dg_sim_plan *plan, uint32_t t_s)
+{
+    return plan->clock_offset_ms + (t_s >= plan->pump_clock_step_from_s ? plan->clock_step_ms : 0);
+}
+
+int64_t dg_sim_plan_monitor_clock_ms(const struct dg_sim_plan *plan, uint32_t t_s)
+{
+    return plan->clock_offset_ms +
+           (t_s >= plan->monitor_clock_step_from_s ? plan->clock_step_ms : 0);
 }

@@ -117,6 +117,19 @@ def summary(sim_proc):
     return out
 
 
+def device_summary(sim_proc):
+    """{device_id: {key: value}} from the simulator's `device` lines (one per
+    extra device: `device <bed> <device> kind=... ...`)."""
+    out = {}
+    for line in sim_proc.lines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "device":
+            kv = dict(p.split("=", 1) for p in parts[3:] if "=" in p)
+            kv["bed"] = parts[1]
+            out[parts[2]] = kv
+    return out
+
+
 def gateway_counter(gw_proc, key):
     """A counter from the gateway's stop summary log lines (msg="summary" and
     msg="devices", after it exited)."""

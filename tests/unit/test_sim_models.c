@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "sim_monitor.h"
 #include "sim_pump.h"
+#include "sim_rng.h"
 #include "sim_scenario.h"
 
 #define PRE_S     120u
@@ -426,6 +427,13 @@ static void test_effect_follows_dose(void **state)
  * permits, command timeouts) belongs to the shell and is checked on the
  * plan. It is deliberately simple: it exists to show that each scenario
  * crosses its rule clearly, when the docs say, and nothing else.
+ *
+ * Two beds at most: bed-i (index 0) and, in pump-moves-bed, bed-i-b (1).
+ * Each has its own monitor and vital-sign state; an action goes to the pump
+ * only if the pump is on that bed at the time (the bed it last reported).
+ * The latch: a pump that runs again after a command is paused again, and
+ * stopped the second time. A program whose weight changes mid-session is a
+ * weight change (pause); rate and dose rules keep the session-start weight.
  */
 enum ref_rule {
     R_RATE_SOFT,
@@ -453,49 +461,73 @@ enum ref_rule {
     R_RR_CRIT,
     R_TWO_WARNINGS,
     R_DOSE_MISMATCH,
+    R_WEIGHT_CHANGE,
+    R_LATCH, /* ran again under a latched command (the gateway's doing) */
     R_COUNT,
 };
 
 static const char *const ref_names[R_COUNT] = {
-    "rate-soft", "rate-hard", "dose-soft",     "dose-hard",     "dose-24h",
-    "bolus",     "conc-soft", "conc-hard",     "weight",        "prog-soft",
-    "prog-hard", "sessions",  "baseline-warn", "baseline-crit", "bp-rise",
-    "bp-high",   "bp-severe", "hr-warn",       "hr-crit",       "spo2-warn",
-    "spo2-crit", "rr-warn",   "rr-crit",       "two-warnings",  "dose-mismatch",
+    "rate-soft",     "rate-hard",     "dose-soft", "dose-hard", "dose-24h",  "bolus",
+    "conc-soft",     "conc-hard",     "weight",    "prog-soft", "prog-hard", "sessions",
+    "baseline-warn", "baseline-crit", "bp-rise",   "bp-high",   "bp-severe", "hr-warn",
+    "hr-crit",       "spo2-warn",     "spo2-crit", "rr-warn",   "rr-crit",   "two-warnings",
+    "dose-mismatch", "weight-change", "latch",
 };
 
 #define NONE_T (-1)
+#define BEDS   2
 
-struct ref {
-    int64_t fired[R_COUNT]; /* first second each rule fired, NONE_T if never */
-    int64_t total_s;
-    struct dg_sim_plan plan;
-    struct dg_sim_pump pump;
-    struct dg_sim_monitor mon;
-    /* gateway state */
-    bool started;     /* the current session has run */
-    unsigned session; /* the pump's session seen last */
-    int64_t bp_t;     /* latest NIBP */
+/* One bed's vital-sign state. */
+struct ref_bed {
+    int64_t fired[R_COUNT]; /* first second each rule fired on this bed, NONE_T if never */
+    int64_t bp_t;           /* latest NIBP */
     double bp_s, bp_d, base_s, base_d;
     int64_t high_t; /* latest NIBP above 180/110 after the start */
     bool rise_now;  /* latest NIBP after the start rose >= 40/25 */
     int64_t hr_since, spo2_since, rr_since;
+};
+
+struct ref {
+    struct ref_bed bed[BEDS];
+    int64_t total_s;
+    struct dg_sim_plan plan;
+    struct dg_sim_pump pump;
+    struct dg_sim_monitor mon, mon_b;
+    /* gateway state */
+    bool started;     /* the current session has run */
+    unsigned session; /* the pump's session seen last */
+    double start_weight_kg;
     double integrated_mg, prev_rate_ml_h;
     double history_mg_per_kg; /* earlier sessions, delivered */
     int64_t last_start_t;     /* NONE_T */
-    bool act;                 /* send PAUSE / STOP as a gateway would */
-    int commands;             /* sent */
+    bool was_running;
+    bool latched; /* a command was sent */
+    int relapses; /* the pump ran again under it */
+    bool act;     /* send PAUSE / STOP as a gateway would */
+    int commands; /* sent */
 };
 
-static void ref_fire(struct ref *r, enum ref_rule rule, int64_t t, enum dg_command_action action)
+/* The bed the pump reports at t. */
+static int ref_pump_bed(const struct ref *r, int64_t t)
 {
-    if (r->fired[rule] == NONE_T) r->fired[rule] = t;
-    if (r->act && action && r->pump.state != DG_PUMP_STOPPED &&
-        !(action == DG_CMD_PAUSE && r->pump.state == DG_PUMP_PAUSED)) {
-        char id[32];
-        snprintf(id, sizeof id, "ref-%d-%d", (int)rule, r->commands++);
-        dg_sim_pump_command(&r->pump, action, id, 0);
-    }
+    return t >= (int64_t)r->plan.pump_moves_from_s ? 1 : 0;
+}
+
+static void ref_command(struct ref *r, enum ref_rule rule, enum dg_command_action action)
+{
+    char id[32];
+    snprintf(id, sizeof id, "ref-%d-%d", (int)rule, r->commands++);
+    dg_sim_pump_command(&r->pump, action, id, 0);
+    r->latched = true;
+}
+
+static void ref_fire(struct ref *r, int bed, enum ref_rule rule, int64_t t,
+                     enum dg_command_action action)
+{
+    if (r->bed[bed].fired[rule] == NONE_T) r->bed[bed].fired[rule] = t;
+    if (r->act && action && ref_pump_bed(r, t) == bed && r->pump.state != DG_PUMP_STOPPED &&
+        !(action == DG_CMD_PAUSE && r->pump.state == DG_PUMP_PAUSED))
+        ref_command(r, rule, action);
 }
 
 /* Sustained condition: since when it holds, and has it held delay_s? */
@@ -509,48 +541,51 @@ static bool ref_sustained(int64_t *since, bool cond, int64_t t, int64_t delay_s)
     return t - *since >= delay_s;
 }
 
-static void ref_vitals(struct ref *r, const struct dg_sim_vitals *v, int64_t t)
+static void ref_vitals(struct ref *r, int bed, const struct dg_sim_vitals *v, int64_t t)
 {
+    struct ref_bed *b = &r->bed[bed];
     if (v->has_nibp) {
-        r->bp_t = t;
-        r->bp_s = v->systolic_mmhg;
-        r->bp_d = v->diastolic_mmhg;
+        b->bp_t = t;
+        b->bp_s = v->systolic_mmhg;
+        b->bp_d = v->diastolic_mmhg;
         if (r->last_start_t != NONE_T) {
             double s = v->systolic_mmhg, d = v->diastolic_mmhg;
-            r->rise_now = s - r->base_s >= 40 || d - r->base_d >= 25;
-            if (r->rise_now) ref_fire(r, R_BP_RISE, t, 0);
-            if (s > 200 || d > 120) ref_fire(r, R_BP_SEVERE, t, DG_CMD_STOP);
+            b->rise_now = s - b->base_s >= 40 || d - b->base_d >= 25;
+            if (b->rise_now) ref_fire(r, bed, R_BP_RISE, t, 0);
+            if (s > 200 || d > 120) ref_fire(r, bed, R_BP_SEVERE, t, DG_CMD_STOP);
             if (s > 180 || d > 110) {
-                if (r->high_t != NONE_T && t - r->high_t <= 300)
-                    ref_fire(r, R_BP_HIGH, t, DG_CMD_PAUSE);
-                r->high_t = t;
+                if (b->high_t != NONE_T && t - b->high_t <= 300)
+                    ref_fire(r, bed, R_BP_HIGH, t, DG_CMD_PAUSE);
+                b->high_t = t;
             }
         }
     }
     if (r->last_start_t == NONE_T) return; /* vitals rules: from the first start on */
-    int warnings = r->rise_now;
+    int warnings = b->rise_now;
     double hr = v->heart_rate_bpm, spo2 = v->spo2_pct, rr = v->resp_rate_bpm;
-    if (ref_sustained(&r->hr_since, hr < 50 || hr > 120, t, 60)) {
-        ref_fire(r, R_HR_WARN, t, 0);
+    if (ref_sustained(&b->hr_since, hr < 50 || hr > 120, t, 60)) {
+        ref_fire(r, bed, R_HR_WARN, t, 0);
         warnings++;
     }
-    if (hr <= 40 || hr >= 150) ref_fire(r, R_HR_CRIT, t, DG_CMD_PAUSE);
-    if (ref_sustained(&r->spo2_since, spo2 <= 90, t, 15)) {
-        ref_fire(r, R_SPO2_WARN, t, 0);
+    if (hr <= 40 || hr >= 150) ref_fire(r, bed, R_HR_CRIT, t, DG_CMD_PAUSE);
+    if (ref_sustained(&b->spo2_since, spo2 <= 90, t, 15)) {
+        ref_fire(r, bed, R_SPO2_WARN, t, 0);
         warnings++;
     }
-    if (spo2 <= 85) ref_fire(r, R_SPO2_CRIT, t, DG_CMD_PAUSE);
-    if (ref_sustained(&r->rr_since, rr < 10 || rr > 30, t, 30)) {
-        ref_fire(r, R_RR_WARN, t, 0);
+    if (spo2 <= 85) ref_fire(r, bed, R_SPO2_CRIT, t, DG_CMD_PAUSE);
+    if (ref_sustained(&b->rr_since, rr < 10 || rr > 30, t, 30)) {
+        ref_fire(r, bed, R_RR_WARN, t, 0);
         warnings++;
     }
-    if (rr <= 6) ref_fire(r, R_RR_CRIT, t, DG_CMD_PAUSE);
-    if (warnings >= 2) ref_fire(r, R_TWO_WARNINGS, t, DG_CMD_PAUSE);
+    if (rr <= 6) ref_fire(r, bed, R_RR_CRIT, t, DG_CMD_PAUSE);
+    if (warnings >= 2) ref_fire(r, bed, R_TWO_WARNINGS, t, DG_CMD_PAUSE);
 }
 
 static void ref_telemetry(struct ref *r, int64_t t)
 {
     const struct dg_sim_pump *p = &r->pump;
+    int bed = ref_pump_bed(r, t);
+    struct ref_bed *b = &r->bed[bed];
     double w = dg_sim_pump_program_weight(p), conc = p->p.conc_mg_per_ml;
     if (p->session != r->session) { /* a new session: remember the last one */
         r->history_mg_per_kg += r->integrated_mg / p->p.weight_kg;
@@ -558,51 +593,67 @@ static void ref_telemetry(struct ref *r, int64_t t)
         r->started = false;
         r->integrated_mg = r->prev_rate_ml_h = 0;
     }
+    bool running = p->state == DG_PUMP_RUNNING;
+    if (running && !r->was_running && r->latched && r->act) { /* the latch */
+        r->relapses++;
+        if (r->bed[bed].fired[R_LATCH] == NONE_T) r->bed[bed].fired[R_LATCH] = t;
+        ref_command(r, R_LATCH, r->relapses == 1 ? DG_CMD_PAUSE : DG_CMD_STOP);
+    }
+    r->was_running = p->state == DG_PUMP_RUNNING;
     /* The gateway's own integration: the last reported rate over the last second. */
     r->integrated_mg += r->prev_rate_ml_h * conc / 3600.0;
     r->prev_rate_ml_h = p->rate_ml_per_h;
     double integrated = r->integrated_mg + p->bolus_mg;
     if (p->state == DG_PUMP_RUNNING && !r->started) { /* pre-start checks */
         r->started = true;
-        if (w <= 0 || w < 30 || w > 250) ref_fire(r, R_WEIGHT, t, DG_CMD_STOP);
+        r->start_weight_kg = w;
+        if (w <= 0 || w < 30 || w > 250) ref_fire(r, bed, R_WEIGHT, t, DG_CMD_STOP);
         if (conc > 10)
-            ref_fire(r, R_CONC_HARD, t, DG_CMD_STOP);
+            ref_fire(r, bed, R_CONC_HARD, t, DG_CMD_STOP);
         else if (conc < 0.5 || conc > 2)
-            ref_fire(r, R_CONC_SOFT, t, 0);
+            ref_fire(r, bed, R_CONC_SOFT, t, 0);
         if (p->p.dose_mg_per_kg > 1.0)
-            ref_fire(r, R_PROG_HARD, t, DG_CMD_STOP);
+            ref_fire(r, bed, R_PROG_HARD, t, DG_CMD_STOP);
         else if (p->p.dose_mg_per_kg > 0.75)
-            ref_fire(r, R_PROG_SOFT, t, 0);
-        if (r->bp_t == NONE_T || t - r->bp_t > 900)
-            ref_fire(r, R_BASELINE_WARN, t, 0);
-        else if (r->bp_s >= 180 || r->bp_d >= 110)
-            ref_fire(r, R_BASELINE_CRIT, t, DG_CMD_STOP);
-        else if (r->bp_s >= 140 || r->bp_d >= 90)
-            ref_fire(r, R_BASELINE_WARN, t, 0);
+            ref_fire(r, bed, R_PROG_SOFT, t, 0);
+        if (b->bp_t == NONE_T || t - b->bp_t > 900)
+            ref_fire(r, bed, R_BASELINE_WARN, t, 0);
+        else if (b->bp_s >= 180 || b->bp_d >= 110)
+            ref_fire(r, bed, R_BASELINE_CRIT, t, DG_CMD_STOP);
+        else if (b->bp_s >= 140 || b->bp_d >= 90)
+            ref_fire(r, bed, R_BASELINE_WARN, t, 0);
         if (r->history_mg_per_kg + p->p.dose_mg_per_kg > 1.0)
-            ref_fire(r, R_DOSE_24H, t, DG_CMD_STOP);
+            ref_fire(r, bed, R_DOSE_24H, t, DG_CMD_STOP);
         if (r->last_start_t != NONE_T && t - r->last_start_t < 44 * 3600)
-            ref_fire(r, R_SESSIONS, t, 0);
+            ref_fire(r, bed, R_SESSIONS, t, 0);
         r->last_start_t = t;
-        r->base_s = r->bp_s;
-        r->base_d = r->bp_d;
+        for (int i = 0; i < BEDS; i++) { /* each bed's baseline: its latest NIBP */
+            r->bed[i].base_s = r->bed[i].bp_s;
+            r->bed[i].base_d = r->bed[i].bp_d;
+        }
     }
-    if (p->state != DG_PUMP_RUNNING || w <= 0) return;
-    double rate = p->rate_ml_per_h * conc / w;
-    if (rate > 1.5)
-        ref_fire(r, R_RATE_HARD, t, DG_CMD_PAUSE);
-    else if (rate > 1.125)
-        ref_fire(r, R_RATE_SOFT, t, 0);
-    double reported = dg_sim_pump_reported_dose(p);
-    double dose = fmax(reported, integrated) / w;
-    if (dose > 1.0)
-        ref_fire(r, R_DOSE_HARD, t, DG_CMD_STOP);
-    else if (dose > 0.75)
-        ref_fire(r, R_DOSE_SOFT, t, 0);
-    if (r->history_mg_per_kg + dose > 1.0) ref_fire(r, R_DOSE_24H, t, DG_CMD_STOP);
-    if (p->bolus_count > 0 || p->bolus_mg > 0) ref_fire(r, R_BOLUS, t, DG_CMD_PAUSE);
-    double diff = fabs(reported - integrated);
-    if (diff > 0.1 * integrated && diff / w > 0.05) ref_fire(r, R_DOSE_MISMATCH, t, 0);
+    /* One message, one reading: every rule judges what it reported, whatever
+       an earlier rule of the same message did to the pump. */
+    bool weight_changed = r->started && w != r->start_weight_kg;
+    w = r->start_weight_kg; /* rate and dose: the weight the session started with */
+    if (p->state == DG_PUMP_RUNNING && w > 0) {
+        double rate = p->rate_ml_per_h * conc / w;
+        if (rate > 1.5)
+            ref_fire(r, bed, R_RATE_HARD, t, DG_CMD_PAUSE);
+        else if (rate > 1.125)
+            ref_fire(r, bed, R_RATE_SOFT, t, 0);
+        double reported = dg_sim_pump_reported_dose(p);
+        double dose = fmax(reported, integrated) / w;
+        if (dose > 1.0)
+            ref_fire(r, bed, R_DOSE_HARD, t, DG_CMD_STOP);
+        else if (dose > 0.75)
+            ref_fire(r, bed, R_DOSE_SOFT, t, 0);
+        if (r->history_mg_per_kg + dose > 1.0) ref_fire(r, bed, R_DOSE_24H, t, DG_CMD_STOP);
+        if (p->bolus_count > 0 || p->bolus_mg > 0) ref_fire(r, bed, R_BOLUS, t, DG_CMD_PAUSE);
+        double diff = fabs(reported - integrated);
+        if (diff > 0.1 * integrated && diff / w > 0.05) ref_fire(r, bed, R_DOSE_MISMATCH, t, 0);
+    }
+    if (weight_changed) ref_fire(r, bed, R_WEIGHT_CHANGE, t, DG_CMD_PAUSE);
 }
 
 /* Run scenario name for seed as the simulator runs it (--pre-min 2,
@@ -625,19 +676,31 @@ static void ref_run(struct ref *r, const char *name, uint64_t seed, bool act)
     assert_int_equal(dg_sim_scenario_plan(sc, &setup, &r->plan), 0);
     assert_int_equal(dg_sim_pump_init(&r->pump, &r->plan.pump), 0);
     dg_sim_monitor_init(&r->mon, &r->plan.monitor);
-    for (int i = 0; i < R_COUNT; i++)
-        r->fired[i] = NONE_T;
-    r->bp_t = r->high_t = r->hr_since = r->spo2_since = r->rr_since = r->last_start_t = NONE_T;
+    if (r->plan.second_bed) dg_sim_monitor_init(&r->mon_b, &r->plan.monitor_b);
+    for (int b = 0; b < BEDS; b++) {
+        struct ref_bed *rb = &r->bed[b];
+        for (int i = 0; i < R_COUNT; i++)
+            rb->fired[i] = NONE_T;
+        rb->bp_t = rb->high_t = rb->hr_since = rb->spo2_since = rb->rr_since = NONE_T;
+    }
+    r->last_start_t = NONE_T;
     r->session = r->pump.session;
     r->total_s = PRE_S + r->plan.phase_s + POST_S;
     for (int64_t t = 0; t <= r->total_s; t++) {
         if (t > 0) {
             dg_sim_pump_step(&r->pump);
-            dg_sim_monitor_step(&r->mon, dg_sim_pump_delivered_rate(&r->pump));
+            double rate = dg_sim_pump_delivered_rate(&r->pump);
+            dg_sim_monitor_step(&r->mon, rate);
+            if (r->plan.second_bed)
+                dg_sim_monitor_step(&r->mon_b, dg_sim_plan_rate_b(&r->plan, (uint32_t)t, rate));
         }
         struct dg_sim_vitals v;
         dg_sim_monitor_sample(&r->mon, &v);
-        ref_vitals(r, &v, t);
+        ref_vitals(r, 0, &v, t);
+        if (r->plan.second_bed) {
+            dg_sim_monitor_sample(&r->mon_b, &v);
+            ref_vitals(r, 1, &v, t);
+        }
         ref_telemetry(r, t);
     }
 }
@@ -645,64 +708,97 @@ static void ref_run(struct ref *r, const char *name, uint64_t seed, bool act)
 struct expect {
     enum ref_rule rule;
     int64_t lo, hi; /* seconds after the (first) infusion start */
+    int bed;        /* 0 = bed-i, 1 = bed-i-b */
 };
 
 struct scenario_case {
     const char *name;
     enum dg_pump_state end; /* with the reference gateway acting */
     unsigned n;
-    struct expect fired[3];
+    struct expect fired[4];
 };
 
 /* What each scenario makes a gateway raise (docs/simulator.md), and when. */
 static const struct scenario_case cases[] = {
     {"normal", DG_PUMP_COMPLETE, 0, {{0}}},
-    {"overrate", DG_PUMP_PAUSED, 1, {{R_RATE_HARD, 0, 0}}},
+    {"overrate", DG_PUMP_PAUSED, 1, {{R_RATE_HARD, 0, 0, 0}}},
     {"overdose",
      DG_PUMP_STOPPED,
      3,
-     {{R_DOSE_SOFT, 2700, 2701}, {R_DOSE_HARD, 3600, 3601}, {R_DOSE_24H, 3600, 3601}}},
-    {"bolus", DG_PUMP_PAUSED, 1, {{R_BOLUS, 600, 600}}},
-    {"wrong-concentration", DG_PUMP_STOPPED, 1, {{R_CONC_HARD, 0, 0}}},
-    {"no-weight", DG_PUMP_STOPPED, 1, {{R_WEIGHT, 0, 0}}},
+     {{R_DOSE_SOFT, 2700, 2701, 0}, {R_DOSE_HARD, 3600, 3601, 0}, {R_DOSE_24H, 3600, 3601, 0}}},
+    {"bolus", DG_PUMP_PAUSED, 1, {{R_BOLUS, 600, 600, 0}}},
+    {"wrong-concentration", DG_PUMP_STOPPED, 1, {{R_CONC_HARD, 0, 0, 0}}},
+    {"no-weight", DG_PUMP_STOPPED, 1, {{R_WEIGHT, 0, 0, 0}}},
     {"second-session-same-day",
      DG_PUMP_STOPPED,
      2,
-     {{R_DOSE_24H, 3600, 3600}, {R_SESSIONS, 3600, 3600}}},
-    {"hypertension-baseline", DG_PUMP_STOPPED, 1, {{R_BASELINE_CRIT, 0, 0}}},
-    {"hypertension-during", DG_PUMP_PAUSED, 2, {{R_BP_RISE, 600, 600}, {R_BP_HIGH, 1050, 1050}}},
-    {"tachycardia", DG_PUMP_PAUSED, 2, {{R_HR_WARN, 690, 730}, {R_HR_CRIT, 800, 840}}},
-    {"desaturation", DG_PUMP_PAUSED, 2, {{R_SPO2_WARN, 625, 660}, {R_SPO2_CRIT, 700, 725}}},
-    {"bradypnea", DG_PUMP_PAUSED, 2, {{R_RR_WARN, 635, 675}, {R_RR_CRIT, 720, 750}}},
+     {{R_DOSE_24H, 3600, 3600, 0}, {R_SESSIONS, 3600, 3600, 0}}},
+    {"hypertension-baseline", DG_PUMP_STOPPED, 1, {{R_BASELINE_CRIT, 0, 0, 0}}},
+    {"hypertension-during",
+     DG_PUMP_PAUSED,
+     2,
+     {{R_BP_RISE, 600, 600, 0}, {R_BP_HIGH, 1050, 1050, 0}}},
+    {"tachycardia", DG_PUMP_PAUSED, 2, {{R_HR_WARN, 690, 730, 0}, {R_HR_CRIT, 800, 840, 0}}},
+    {"desaturation", DG_PUMP_PAUSED, 2, {{R_SPO2_WARN, 625, 660, 0}, {R_SPO2_CRIT, 700, 725, 0}}},
+    {"bradypnea", DG_PUMP_PAUSED, 2, {{R_RR_WARN, 635, 675, 0}, {R_RR_CRIT, 720, 750, 0}}},
     {"two-warnings",
      DG_PUMP_PAUSED,
      3,
-     {{R_SPO2_WARN, 625, 660}, {R_HR_WARN, 700, 730}, {R_TWO_WARNINGS, 700, 730}}},
+     {{R_SPO2_WARN, 625, 660, 0}, {R_HR_WARN, 700, 730, 0}, {R_TWO_WARNINGS, 700, 730, 0}}},
     {"monitor-silent", DG_PUMP_COMPLETE, 0, {{0}}},
     {"pump-silent", DG_PUMP_COMPLETE, 0, {{0}}},
-    {"command-ignored", DG_PUMP_COMPLETE, 1, {{R_RATE_HARD, 0, 0}}},
+    {"command-ignored", DG_PUMP_COMPLETE, 1, {{R_RATE_HARD, 0, 0, 0}}},
     {"clock-skew", DG_PUMP_COMPLETE, 0, {{0}}},
-    {"dose-mismatch", DG_PUMP_COMPLETE, 1, {{R_DOSE_MISMATCH, 795, 805}}},
+    {"dose-mismatch", DG_PUMP_COMPLETE, 1, {{R_DOSE_MISMATCH, 795, 805, 0}}},
     {"gateway-gone", DG_PUMP_COMPLETE, 0, {{0}}},
+    /* Back from its reboot at +10:05 at 10x. */
+    {"pump-reboot", DG_PUMP_PAUSED, 1, {{R_RATE_HARD, 605, 605, 0}}},
+    /* Critical at once; the warning is the recovery passing <= 90. */
+    {"monitor-reboot", DG_PUMP_PAUSED, 2, {{R_SPO2_CRIT, 660, 660, 0}, {R_SPO2_WARN, 675, 675, 0}}},
+    {"two-pumps-one-bed",
+     DG_PUMP_PAUSED,
+     2,
+     {{R_SPO2_CRIT, 600, 600, 0}, {R_SPO2_WARN, 615, 615, 0}}},
+    /* bed-i at +8 (the pump is no longer there: nothing to pause), bed-i-b
+       at +12 (pause). */
+    {"pump-moves-bed",
+     DG_PUMP_PAUSED,
+     4,
+     {{R_SPO2_CRIT, 480, 480, 0},
+      {R_SPO2_WARN, 495, 495, 0},
+      {R_SPO2_CRIT, 720, 720, 1},
+      {R_SPO2_WARN, 735, 735, 1}}},
+    /* Clock steps are the shell's; the models see nothing to raise: the HR
+       excursion is shorter than its 60 s delay. */
+    {"clock-jump", DG_PUMP_COMPLETE, 0, {{0}}},
+    {"program-edit",
+     DG_PUMP_PAUSED,
+     2,
+     {{R_WEIGHT_CHANGE, 600, 600, 0}, {R_RATE_HARD, 600, 600, 0}}},
+    {"resume-without-reset", DG_PUMP_STOPPED, 2, {{R_RATE_HARD, 0, 0, 0}, {R_LATCH, 30, 30, 0}}},
+    /* The foreign publishes are the shell's; the bed itself is normal. */
+    {"foreign-identity", DG_PUMP_COMPLETE, 0, {{0}}},
 };
 
 static void check_case(const struct scenario_case *c, const struct ref *r, uint64_t seed)
 {
-    bool expected[R_COUNT] = {0};
+    bool expected[BEDS][R_COUNT] = {{0}};
     for (unsigned k = 0; k < c->n; k++) {
         const struct expect *e = &c->fired[k];
-        int64_t t = r->fired[e->rule] - (int64_t)PRE_S;
-        if (r->fired[e->rule] == NONE_T || t < e->lo || t > e->hi)
-            fail_msg("%s seed %llu: %s at +%lld s, expected +%lld..+%lld", c->name,
-                     (unsigned long long)seed, ref_names[e->rule],
-                     r->fired[e->rule] == NONE_T ? -1LL : (long long)t, (long long)e->lo,
-                     (long long)e->hi);
-        expected[e->rule] = true;
+        int64_t at = r->bed[e->bed].fired[e->rule];
+        int64_t t = at - (int64_t)PRE_S;
+        if (at == NONE_T || t < e->lo || t > e->hi)
+            fail_msg("%s seed %llu: %s (bed %d) at +%lld s, expected +%lld..+%lld", c->name,
+                     (unsigned long long)seed, ref_names[e->rule], e->bed,
+                     at == NONE_T ? -1LL : (long long)t, (long long)e->lo, (long long)e->hi);
+        expected[e->bed][e->rule] = true;
     }
-    for (int i = 0; i < R_COUNT; i++)
-        if (!expected[i] && r->fired[i] != NONE_T)
-            fail_msg("%s seed %llu: %s fired too, at +%lld s", c->name, (unsigned long long)seed,
-                     ref_names[i], (long long)(r->fired[i] - (int64_t)PRE_S));
+    for (int b = 0; b < BEDS; b++)
+        for (int i = 0; i < R_COUNT; i++)
+            if (!expected[b][i] && r->bed[b].fired[i] != NONE_T)
+                fail_msg("%s seed %llu: %s fired too (bed %d), at +%lld s", c->name,
+                         (unsigned long long)seed, ref_names[i], b,
+                         (long long)(r->bed[b].fired[i] - (int64_t)PRE_S));
     if (r->pump.state != c->end)
         fail_msg("%s seed %llu: pump ends %s, expected %s", c->name, (unsigned long long)seed,
                  dg_sim_pump_state_name(r->pump.state), dg_sim_pump_state_name(c->end));
@@ -728,8 +824,45 @@ static void test_scenarios_fire_their_rule(void **state)
     }
 }
 
+/* The commands a correct gateway sends: exactly one pause where one pump
+   runs on the bed concerned (pump-moves-bed: none for the old bed), and
+   pause, pause, stop when the clinician resumes twice under the latch. */
+static void test_scenario_commands(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int commands;
+        unsigned resumes;
+    } want[] = {
+        {"pump-reboot", 1, 0},          {"monitor-reboot", 1, 0},   {"two-pumps-one-bed", 1, 0},
+        {"pump-moves-bed", 1, 0},       {"clock-jump", 0, 0},       {"program-edit", 1, 0},
+        {"resume-without-reset", 3, 2}, {"foreign-identity", 0, 0},
+    };
+    static struct ref r;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+            ref_run(&r, want[i].name, seed, true);
+            if (r.commands != want[i].commands || r.pump.resumes != want[i].resumes)
+                fail_msg("%s seed %llu: %d commands, %u resumes; expected %d, %u", want[i].name,
+                         (unsigned long long)seed, r.commands, r.pump.resumes, want[i].commands,
+                         want[i].resumes);
+        }
+    /* pump-moves-bed: the pause came from bed-i-b's SpO2, at +12:00 */
+    ref_run(&r, "pump-moves-bed", 1, true);
+    char id[32];
+    snprintf(id, sizeof id, "ref-%d-0", (int)R_SPO2_CRIT);
+    assert_string_equal(r.pump.last_command_id, id);
+    assert_int_equal(r.pump.paused_at_s, PRE_S + 720);
+    /* resume-without-reset ends stopped, 0.5 mg/kg far away: a minute of 10x at most */
+    ref_run(&r, "resume-without-reset", 1, true);
+    assert_int_equal(r.pump.last_cmd, DG_SIM_CMD_STOP);
+    assert_true(r.pump.dose_mg < 525.0 / 3600.0 * 5);
+}
+
 /* The condition is the model's doing, not the gateway's: with nobody acting,
-   each rule still first fires at the same second. */
+   each rule still first fires at the same second (the latch aside, which is
+   the gateway's by definition). */
 static void test_scenarios_fire_without_a_gateway(void **state)
 {
     (void)state;
@@ -738,19 +871,25 @@ static void test_scenarios_fire_without_a_gateway(void **state)
         ref_run(&acted, cases[i].name, 3, true);
         ref_run(&alone, cases[i].name, 3, false);
         for (unsigned k = 0; k < cases[i].n; k++) {
-            enum ref_rule rule = cases[i].fired[k].rule;
-            assert_true(alone.fired[rule] == acted.fired[rule]);
+            const struct expect *e = &cases[i].fired[k];
+            if (e->rule == R_LATCH) continue;
+            assert_true(alone.bed[e->bed].fired[e->rule] == acted.bed[e->bed].fired[e->rule]);
         }
         assert_int_equal(alone.commands, 0);
     }
     /* Unchecked, the hypertensive climb stays a pause case (never > 200/120)
        and the tachycardia stays at 160. */
     ref_run(&alone, "hypertension-during", 3, false);
-    assert_true(alone.fired[R_BP_SEVERE] == NONE_T);
+    assert_true(alone.bed[0].fired[R_BP_SEVERE] == NONE_T);
     assert_int_equal(alone.pump.state, DG_PUMP_COMPLETE);
     ref_run(&alone, "overdose", 3, false);
     assert_int_equal(alone.pump.state, DG_PUMP_COMPLETE);
     assert_true(fabs(alone.pump.dose_mg / 70.0 - 1.25) < 1e-6);
+    /* Unchecked, the rebooted pump empties its syringe at 10x: 35 mg, no more. */
+    ref_run(&alone, "pump-reboot", 3, false);
+    assert_int_equal(alone.pump.state, DG_PUMP_COMPLETE);
+    assert_true(alone.pump.dose_mg == 35.0);
+    assert_int_equal(alone.pump.boots, 1);
 }
 
 /* The continuous excursions sit inside their tier with margin. */
@@ -763,14 +902,21 @@ static void test_excursion_values(void **state)
         uint32_t from, to; /* after the start */
         double lo, hi;
     } spans[] = {
-        {"tachycardia", DG_SIM_HR, 660, 780, 127, 133},   /* > 120, < 150 */
-        {"tachycardia", DG_SIM_HR, 840, 900, 157, 163},   /* >= 150 */
-        {"desaturation", DG_SIM_SPO2, 630, 690, 88, 90},  /* <= 90, > 85 */
-        {"desaturation", DG_SIM_SPO2, 720, 780, 83, 85},  /* <= 85 */
-        {"bradypnea", DG_SIM_RR, 630, 720, 7, 9},         /* < 10, > 6 */
-        {"bradypnea", DG_SIM_RR, 750, 800, 4, 6},         /* <= 6 */
-        {"two-warnings", DG_SIM_HR, 660, 1000, 122, 128}, /* > 120, < 150 */
-        {"two-warnings", DG_SIM_SPO2, 630, 1000, 88, 90}, /* <= 90, > 85 */
+        {"tachycardia", DG_SIM_HR, 660, 780, 127, 133},     /* > 120, < 150 */
+        {"tachycardia", DG_SIM_HR, 840, 900, 157, 163},     /* >= 150 */
+        {"desaturation", DG_SIM_SPO2, 630, 690, 88, 90},    /* <= 90, > 85 */
+        {"desaturation", DG_SIM_SPO2, 720, 780, 83, 85},    /* <= 85 */
+        {"bradypnea", DG_SIM_RR, 630, 720, 7, 9},           /* < 10, > 6 */
+        {"bradypnea", DG_SIM_RR, 750, 800, 4, 6},           /* <= 6 */
+        {"two-warnings", DG_SIM_HR, 660, 1000, 122, 128},   /* > 120, < 150 */
+        {"two-warnings", DG_SIM_SPO2, 630, 1000, 88, 90},   /* <= 90, > 85 */
+        {"clock-jump", DG_SIM_HR, 0, 644, 60, 95},          /* normal before */
+        {"clock-jump", DG_SIM_HR, 645, 680, 128, 132},      /* > 120 for 35 s only */
+        {"clock-jump", DG_SIM_HR, 681, 1200, 60, 95},       /* normal after */
+        {"monitor-reboot", DG_SIM_SPO2, 0, 659, 96, 100},   /* normal before */
+        {"monitor-reboot", DG_SIM_SPO2, 660, 1000, 83, 85}, /* <= 85 at once */
+        {"two-pumps-one-bed", DG_SIM_SPO2, 600, 1000, 83, 85},
+        {"pump-moves-bed", DG_SIM_SPO2, 480, 1000, 83, 85},
     };
     for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
         for (uint64_t seed = 1; seed <= 20; seed++) {
@@ -809,7 +955,8 @@ static void test_scenario_nibp(void **state)
     static struct ref r;
     for (uint64_t seed = 1; seed <= 20; seed++) {
         ref_run(&r, "hypertension-baseline", seed, true);
-        assert_true(r.base_s >= 184 && r.base_s <= 186 && r.base_d >= 111 && r.base_d <= 113);
+        assert_true(r.bed[0].base_s >= 184 && r.bed[0].base_s <= 186 && r.bed[0].base_d >= 111 &&
+                    r.bed[0].base_d <= 113);
     }
     /* the baseline reading is 30 s before the start; then +10 min, +20 min */
     struct dg_sim_setup setup = {
@@ -1132,6 +1279,466 @@ static void test_permit_pump(void **state)
     assert_false(pump.permit_lapsed);
 }
 
+/* ---------------------------------------------------------------- issue 7 */
+
+/* Boot ids: never 0, never the previous boot's, reproducible per stream. */
+static void test_incarnation_draw(void **state)
+{
+    (void)state;
+    struct dg_sim_rng a, b;
+    dg_sim_rng_init(&a, 99, 7);
+    dg_sim_rng_init(&b, 99, 7);
+    uint64_t old = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t id = dg_sim_rng_incarnation(&a, old);
+        assert_true(id != 0 && id != old);
+        assert_true(id == dg_sim_rng_incarnation(&b, old));
+        old = id;
+    }
+    /* The draw that would repeat the old id is skipped. */
+    struct dg_sim_rng peek = a;
+    uint64_t next = dg_sim_rng_next(&peek);
+    uint64_t id = dg_sim_rng_incarnation(&a, next);
+    assert_true(id != next && id != 0);
+    assert_true(id == dg_sim_rng_next(&peek));
+}
+
+/* A reboot at +10:00: off 5 s (nothing flows), then boot 1 with amounts,
+   session and state kept, the permit forgotten and the rate x10. */
+static void test_pump_reboot(void **state)
+{
+    (void)state;
+    struct dg_sim_pump_params p = standard(1);
+    p.reboot_s = PRE_S + 600;
+    p.reboot_off_s = 5;
+    p.reboot_rate_factor = 10;
+    p.permit_required = true;
+    p.permit_grace_ms = 5000;
+    static const struct {
+        uint32_t t; /* run second */
+        bool off;
+        unsigned boots;
+        double rate_ml_per_h;
+    } at[] = {
+        {PRE_S + 599, false, 0, 52.5},  {PRE_S + 600, true, 0, 0.0},
+        {PRE_S + 601, true, 0, 0.0},    {PRE_S + 604, true, 0, 0.0},
+        {PRE_S + 605, false, 1, 525.0}, {PRE_S + 606, false, 1, 525.0},
+    };
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    const uint64_t wall = 1800000000000ULL;
+    run(&pump, PRE_S);
+    dg_sim_pump_command(&pump, DG_CMD_PERMIT, "", wall + 10000);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, wall), 0);
+    double dose_at_off = 0;
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        run(&pump, at[i].t - pump.t_s);
+        assert_int_equal(pump.t_s, at[i].t);
+        assert_int_equal(pump.off, at[i].off);
+        assert_int_equal(pump.boots, at[i].boots);
+        assert_int_equal(pump.state, DG_PUMP_RUNNING);
+        assert_int_equal(pump.session, 1);
+        assert_true(fabs(pump.rate_ml_per_h - at[i].rate_ml_per_h) < 1e-9);
+        if (at[i].t == PRE_S + 600) dose_at_off = pump.dose_mg;
+        if (at[i].off || at[i].t == PRE_S + 605) /* nothing flowed while off */
+            assert_true(pump.dose_mg == dose_at_off);
+        if (at[i].off) { /* off is not running: no permit check, a new grace after */
+            assert_int_equal(dg_sim_pump_check_permit(&pump, wall + 60000), 0);
+            assert_true(pump.running_since_ms == 0);
+        }
+    }
+    assert_true(fabs(dose_at_off - 52.5 / 6.0) < 1e-9); /* 10 min at 52.5 mL/h, kept */
+    assert_true(pump.permit_valid_until_ms == 0);
+    assert_true(fabs(pump.program_rate_ml_per_h - 525.0) < 1e-9);
+    assert_true(fabs(dg_sim_pump_dose_rate(&pump) - 7.5) < 1e-9);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, wall + 70000), 0); /* grace starts */
+    assert_int_equal(dg_sim_pump_check_permit(&pump, wall + 75001), 1);
+    /* Unpaused, the rest of the 35 mL goes in at 525 mL/h: 26.25 mL in 180 s. */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 605 + 179);
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+    run(&pump, 1);
+    assert_int_equal(pump.state, DG_PUMP_COMPLETE);
+    assert_true(pump.dose_mg == 35.0);
+    /* A paused pump comes back paused (state is non-volatile), rate 0. */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 300);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "c", 0);
+    run(&pump, 400);
+    assert_int_equal(pump.boots, 1);
+    assert_int_equal(pump.state, DG_PUMP_PAUSED);
+    assert_true(pump.rate_ml_per_h == 0.0);
+    /* Bad factor refused. */
+    p.reboot_rate_factor = -1;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), -DG_EINVAL);
+}
+
+/* The clinician resumes resume_after_s after each gateway PAUSE, at most
+   resumes_max times; never after a STOP or a lapsed permit. */
+static void test_pump_resume(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t after_s, max;
+        uint32_t pause_at; /* after the start */
+        uint32_t check_at; /* after the start */
+        enum dg_pump_state want;
+        uint32_t resumes;
+    } rows[] = {
+        {30, 2, 1, 30, DG_PUMP_PAUSED, 0},  /* below */
+        {30, 2, 1, 31, DG_PUMP_RUNNING, 1}, /* at */
+        {30, 2, 1, 90, DG_PUMP_RUNNING, 1}, /* above: runs on until the next pause */
+        {30, 0, 1, 90, DG_PUMP_PAUSED, 0},  /* no clinician */
+        {0, 2, 1, 90, DG_PUMP_PAUSED, 0},   {10, 1, 5, 14, DG_PUMP_PAUSED, 0},
+        {10, 1, 5, 15, DG_PUMP_RUNNING, 1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct dg_sim_pump_params p = standard(10);
+        p.resume_after_s = rows[i].after_s;
+        p.resumes_max = rows[i].max;
+        struct dg_sim_pump pump;
+        assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+        run(&pump, PRE_S + rows[i].pause_at);
+        assert_int_equal(dg_sim_pump_command(&pump, DG_CMD_PAUSE, "p1", 0), 1);
+        assert_int_equal(pump.paused_at_s, PRE_S + rows[i].pause_at);
+        run(&pump, rows[i].check_at - rows[i].pause_at);
+        if (pump.state != rows[i].want || pump.resumes != rows[i].resumes)
+            fail_msg("row %zu: %s, %u resumes", i, dg_sim_pump_state_name(pump.state),
+                     pump.resumes);
+    }
+    /* Twice at most: pause, resume, pause, resume, pause stays. */
+    struct dg_sim_pump_params p = standard(10);
+    p.resume_after_s = 30;
+    p.resumes_max = 2;
+    p.permit_required = true;
+    p.permit_grace_ms = 5000;
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, 1000), 0);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "p1", 0);
+    run(&pump, 30);
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+    /* a resumed pump starts a new permit grace */
+    assert_true(pump.running_since_ms == 0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, 900000), 0);
+    assert_true(pump.running_since_ms == 900000);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "p2", 0);
+    run(&pump, 30);
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+    assert_int_equal(pump.resumes, 2);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "p3", 0);
+    run(&pump, 600);
+    assert_int_equal(pump.state, DG_PUMP_PAUSED);
+    assert_int_equal(pump.resumes, 2);
+    /* A STOP is final. */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "p1", 0);
+    dg_sim_pump_command(&pump, DG_CMD_STOP, "s1", 0);
+    run(&pump, 600);
+    assert_int_equal(pump.state, DG_PUMP_STOPPED);
+    assert_int_equal(pump.resumes, 0);
+    /* A pump that paused itself (permit lapsed) is not the gateway's pause. */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, 1000), 0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, 7000), 1);
+    run(&pump, 600);
+    assert_int_equal(pump.state, DG_PUMP_PAUSED);
+    assert_int_equal(pump.resumes, 0);
+    /* A redelivered PAUSE does not restart the clock. */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "p1", 0);
+    run(&pump, 20);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "p1", 0);
+    run(&pump, 10);
+    assert_int_equal(pump.state, DG_PUMP_RUNNING);
+}
+
+/* A program edit at +10:00: weight and rate change, the session, amounts,
+   VTBI and the patient do not. */
+static void test_pump_edit(void **state)
+{
+    (void)state;
+    struct dg_sim_pump_params p = standard(1);
+    p.edit_s = PRE_S + 600;
+    p.edit_weight_kg = 250;
+    p.edit_rate_ml_per_h = 140;
+    static const struct {
+        uint32_t t;
+        double weight, rate;
+        bool edited;
+    } at[] = {
+        {PRE_S + 599, 70, 52.5, false},
+        {PRE_S + 600, 250, 140, true},
+        {PRE_S + 601, 250, 140, true},
+    };
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    assert_true(dg_sim_pump_program_weight(&pump) == 70);
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        int changed = 0;
+        while (pump.t_s < at[i].t)
+            changed = dg_sim_pump_step(&pump);
+        assert_int_equal(changed, at[i].t == PRE_S + 600);
+        assert_true(dg_sim_pump_program_weight(&pump) == at[i].weight);
+        assert_true(fabs(pump.program_rate_ml_per_h - at[i].rate) < 1e-9);
+        assert_true(fabs(pump.rate_ml_per_h - at[i].rate) < 1e-9);
+        assert_int_equal(pump.edited, at[i].edited);
+        assert_int_equal(pump.state, DG_PUMP_RUNNING);
+        assert_int_equal(pump.session, 1);
+    }
+    /* 2.0 mg/kg/h for the patient's true 70 kg (0.56 for the 250 claimed) */
+    assert_true(fabs(dg_sim_pump_dose_rate(&pump) - 2.0) < 1e-9);
+    assert_true(fabs(pump.vtbi_ml - 35.0) < 1e-9);
+    assert_true(fabs(pump.dose_mg - (52.5 / 6.0 + 140.0 / 3600.0)) < 1e-9);
+    /* Edited while paused: the program changes, the rate stays 0. */
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 100);
+    dg_sim_pump_command(&pump, DG_CMD_PAUSE, "c", 0);
+    run(&pump, 600);
+    assert_true(dg_sim_pump_program_weight(&pump) == 250);
+    assert_true(pump.rate_ml_per_h == 0.0);
+    /* Weight missing stays missing; bad values refused. */
+    p.weight_missing = true;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), 0);
+    run(&pump, PRE_S + 700);
+    assert_true(dg_sim_pump_program_weight(&pump) == 0.0);
+    p.weight_missing = false;
+    p.edit_weight_kg = NAN;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), -DG_EINVAL);
+    p.edit_weight_kg = 0;
+    p.edit_rate_ml_per_h = -1;
+    assert_int_equal(dg_sim_pump_init(&pump, &p), -DG_EINVAL);
+}
+
+/* The second pump: idle, no program, for ever; commands only counted. */
+static void test_pump_idle(void **state)
+{
+    (void)state;
+    struct dg_sim_pump_params p = standard(1);
+    p.permit_required = true;
+    p.bolus_at_s = 10;
+    p.bolus_mg_per_kg = 0.1;
+    struct dg_sim_pump pump;
+    assert_int_equal(dg_sim_pump_init_idle(&pump, &p), 0);
+    assert_int_equal(pump.state, DG_PUMP_IDLE);
+    for (uint32_t t = 0; t < PRE_S + SESSION_S; t++)
+        assert_int_equal(dg_sim_pump_step(&pump), 0);
+    assert_int_equal(pump.state, DG_PUMP_IDLE);
+    assert_true(pump.rate_ml_per_h == 0.0 && pump.dose_mg == 0.0 && pump.volume_ml == 0.0);
+    assert_int_equal(pump.bolus_count, 0);
+    assert_true(dg_sim_pump_dose_rate(&pump) == 0.0);
+    assert_true(dg_sim_pump_delivered_rate(&pump) == 0.0);
+    assert_int_equal(dg_sim_pump_check_permit(&pump, 1ULL << 50), 0);
+    assert_int_equal(dg_sim_pump_command(&pump, DG_CMD_PAUSE, "wrong", 0), 0);
+    assert_int_equal(pump.state, DG_PUMP_IDLE);
+    assert_int_equal(pump.commands, 1);
+    assert_int_equal(pump.last_cmd, DG_SIM_CMD_PAUSE);
+    assert_string_equal(pump.last_command_id, "wrong");
+    assert_int_equal(dg_sim_pump_command(&pump, DG_CMD_STOP, "wrong2", 0), 0);
+    assert_int_equal(pump.state, DG_PUMP_IDLE);
+    p.weight_kg = 0;
+    assert_int_equal(dg_sim_pump_init_idle(&pump, &p), -DG_EINVAL);
+}
+
+/* The monitor's reboot: off 5 s, then boot 1; the patient goes on
+   unchanged (same numbers as without a reboot). */
+static void test_monitor_reboot(void **state)
+{
+    (void)state;
+    struct dg_sim_monitor_params mp = {.seed = 4, .stream = 1, .pre_s = PRE_S};
+    struct dg_sim_monitor plain, rebooting;
+    dg_sim_monitor_init(&plain, &mp);
+    mp.reboot_s = PRE_S + 600;
+    mp.reboot_off_s = 5;
+    dg_sim_monitor_init(&rebooting, &mp);
+    for (uint32_t t = 0; t <= PRE_S + 700; t++) {
+        if (t > 0) {
+            dg_sim_monitor_step(&plain, 0.75);
+            dg_sim_monitor_step(&rebooting, 0.75);
+        }
+        bool off = t >= PRE_S + 600 && t < PRE_S + 605;
+        if (rebooting.off != off) fail_msg("t=%u: off %d", t, rebooting.off);
+        assert_int_equal(rebooting.boots, t >= PRE_S + 605 ? 1 : 0);
+        struct dg_sim_vitals a, b;
+        dg_sim_monitor_sample(&plain, &a);
+        dg_sim_monitor_sample(&rebooting, &b);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    /* off 0: a boot without silence */
+    mp.reboot_off_s = 0;
+    dg_sim_monitor_init(&rebooting, &mp);
+    for (uint32_t t = 1; t <= PRE_S + 600; t++)
+        dg_sim_monitor_step(&rebooting, 0);
+    assert_false(rebooting.off);
+    assert_int_equal(rebooting.boots, 1);
+}
+
+/* A profile point of 0 is the patient's own value: a pulse, then back. */
+static void test_profile_back_to_own(void **state)
+{
+    (void)state;
+    const struct dg_sim_profile pr = {4, {10, 11, 20, 21}, {0, 130, 130, 0}};
+    static const struct {
+        double t, want;
+    } at[] = {{0, 70},   {10, 70},    {10.5, 100}, {11, 130}, {15, 130},
+              {20, 130}, {20.5, 100}, {21, 70},    {100, 70}};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        assert_true(fabs(dg_sim_profile_value(&pr, at[i].t, 70) - at[i].want) < 1e-9);
+    /* a step in one second: own until t_s[0], then the value */
+    const struct dg_sim_profile step = {2, {659, 660}, {0, 84}};
+    assert_true(dg_sim_profile_value(&step, 659, 98) == 98);
+    assert_true(dg_sim_profile_value(&step, 660, 98) == 84);
+    assert_true(dg_sim_profile_value(&step, 9999, 98) == 84);
+}
+
+/* pump-moves-bed: the second bed's patient is another, normal until its
+   SpO2 drops at +12:00, and gets the drug only once the pump is there. */
+static void test_second_bed(void **state)
+{
+    (void)state;
+    struct dg_sim_setup setup = {
+        .seed = 1, .bed = 3, .weight_kg = 70, .pre_min = 2, .session_min = 40};
+    struct dg_sim_plan plan;
+    assert_int_equal(dg_sim_scenario_plan(dg_sim_scenario_find("pump-moves-bed"), &setup, &plan),
+                     0);
+    assert_true(plan.second_bed);
+    assert_int_equal(plan.pump_moves_from_s, PRE_S + 300);
+    assert_true(plan.monitor_b.stream != plan.monitor.stream);
+    assert_true(plan.monitor_b.stream != 1000000u + 3); /* not the patient_ref stream */
+    /* the drug reaches the second patient from the move on */
+    static const struct {
+        uint32_t t;
+        double want;
+    } at[] = {{0, 0}, {PRE_S + 299, 0}, {PRE_S + 300, 0.75}, {PRE_S + 2000, 0.75}};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        assert_true(dg_sim_plan_rate_b(&plan, at[i].t, 0.75) == at[i].want);
+    struct dg_sim_pump pump;
+    struct dg_sim_monitor a, b;
+    assert_int_equal(dg_sim_pump_init(&pump, &plan.pump), 0);
+    dg_sim_monitor_init(&a, &plan.monitor);
+    dg_sim_monitor_init(&b, &plan.monitor_b);
+    assert_true(a.base_sbp != b.base_sbp);
+    for (uint32_t t = 0; t <= PRE_S + 900; t++) {
+        if (t > 0) {
+            dg_sim_pump_step(&pump);
+            double rate = dg_sim_pump_delivered_rate(&pump);
+            dg_sim_monitor_step(&a, rate);
+            dg_sim_monitor_step(&b, dg_sim_plan_rate_b(&plan, t, rate));
+        }
+        struct dg_sim_vitals va, vb;
+        dg_sim_monitor_sample(&a, &va);
+        dg_sim_monitor_sample(&b, &vb);
+        if (t < PRE_S + 300) assert_true(dg_sim_monitor_effect(&b) == 0.0);
+        if (t >= PRE_S + 480) assert_true(va.spo2_pct >= 83 && va.spo2_pct <= 85);
+        if (t < PRE_S + 720) assert_true(vb.spo2_pct >= 96 && vb.heart_rate_bpm < 100);
+        if (t >= PRE_S + 720) assert_true(vb.spo2_pct >= 83 && vb.spo2_pct <= 85);
+    }
+}
+
+/* What the shell does with the issue-7 scenarios, from the plan: reboots,
+   clock steps, extra devices and their ids, the bed change, the edit, the
+   clinician, the foreign publishes; every other scenario has none of it. */
+static void test_scenario_plans_issue7(void **state)
+{
+    (void)state;
+    const uint32_t N = DG_SIM_NEVER, S = PRE_S;
+    static const struct {
+        const char *name;
+        uint32_t pump_reboot_s, monitor_reboot_s;
+        uint32_t pump_step_s, monitor_step_s;
+        bool pump2, bed_b;
+        uint32_t moves_s, foreign_s, edit_s, resume_after_s, resumes_max;
+    } rows[] = {
+        {"pump-reboot", S + 600, 0, N, N, false, false, N, N, 0, 0, 0},
+        {"monitor-reboot", 0, S + 600, N, N, false, false, N, N, 0, 0, 0},
+        {"two-pumps-one-bed", 0, 0, N, N, true, false, N, N, 0, 0, 0},
+        {"pump-moves-bed", 0, 0, N, N, false, true, S + 300, N, 0, 0, 0},
+        {"clock-jump", 0, 0, S + 600, S + 660, false, false, N, N, 0, 0, 0},
+        {"program-edit", 0, 0, N, N, false, false, N, N, S + 600, 0, 0},
+        {"resume-without-reset", 0, 0, N, N, false, false, N, N, 0, 30, 2},
+        {"foreign-identity", 0, 0, N, N, false, false, N, S + 300, 0, 0, 0},
+        {"normal", 0, 0, N, N, false, false, N, N, 0, 0, 0},
+    };
+    struct dg_sim_setup setup = {
+        .seed = 1, .bed = 4, .weight_kg = 70, .pre_min = 2, .session_min = 40, .permit = true};
+    struct dg_sim_plan plan;
+    size_t seen = 0;
+    for (const struct dg_sim_scenario *sc = dg_sim_scenarios; sc->name; sc++) {
+        size_t i = 0;
+        while (i < sizeof rows / sizeof rows[0] && strcmp(rows[i].name, sc->name) != 0)
+            i++;
+        size_t k = i < sizeof rows / sizeof rows[0] ? i : sizeof rows / sizeof rows[0] - 1;
+        if (k == i) seen++;
+        assert_int_equal(dg_sim_scenario_plan(sc, &setup, &plan), 0);
+        assert_int_equal(plan.pump.reboot_s, rows[k].pump_reboot_s);
+        assert_int_equal(plan.pump.reboot_off_s, rows[k].pump_reboot_s ? 5 : 0);
+        assert_int_equal(plan.monitor.reboot_s, rows[k].monitor_reboot_s);
+        assert_int_equal(plan.monitor.reboot_off_s, rows[k].monitor_reboot_s ? 5 : 0);
+        assert_int_equal(plan.pump_clock_step_from_s, rows[k].pump_step_s);
+        assert_int_equal(plan.monitor_clock_step_from_s, rows[k].monitor_step_s);
+        assert_int_equal(plan.second_pump, rows[k].pump2);
+        assert_int_equal(plan.second_bed, rows[k].bed_b);
+        assert_int_equal(plan.pump_moves_from_s, rows[k].moves_s);
+        assert_int_equal(plan.foreign_from_s, rows[k].foreign_s);
+        assert_int_equal(plan.pump.edit_s, rows[k].edit_s);
+        assert_int_equal(plan.pump.resume_after_s, rows[k].resume_after_s);
+        assert_int_equal(plan.pump.resumes_max, rows[k].resumes_max);
+        struct dg_sim_ids ids;
+        dg_sim_scenario_ids(sc, 4, &ids);
+        assert_string_equal(ids.bed, "bed-4");
+        assert_string_equal(ids.pump, "pump-4");
+        assert_string_equal(ids.monitor, "monitor-4");
+        assert_string_equal(ids.pump2, rows[k].pump2 ? "pump-4-2" : "");
+        assert_string_equal(ids.bed_b, rows[k].bed_b ? "bed-4-b" : "");
+        assert_string_equal(ids.monitor_b, rows[k].bed_b ? "monitor-4-b" : "");
+        if (plan.second_pump) {
+            struct dg_sim_pump idle;
+            assert_int_equal(dg_sim_pump_init_idle(&idle, &plan.pump2), 0);
+            assert_true(plan.pump2.permit_required);
+        }
+    }
+    assert_int_equal(seen, sizeof rows / sizeof rows[0]);
+
+    /* Each device's clock at, below and above its step (and on top of a
+       constant offset, which clock-skew uses). */
+    assert_int_equal(dg_sim_scenario_plan(dg_sim_scenario_find("clock-jump"), &setup, &plan), 0);
+    static const struct {
+        uint32_t t;
+        int64_t pump_ms, monitor_ms;
+    } clk[] = {
+        {0, 0, 0},
+        {S + 599, 0, 0},
+        {S + 600, 7200000, 0},
+        {S + 659, 7200000, 0},
+        {S + 660, 7200000, 7200000},
+        {S + 9999, 7200000, 7200000},
+    };
+    for (size_t i = 0; i < sizeof clk / sizeof clk[0]; i++) {
+        assert_true(dg_sim_plan_pump_clock_ms(&plan, clk[i].t) == clk[i].pump_ms);
+        assert_true(dg_sim_plan_monitor_clock_ms(&plan, clk[i].t) == clk[i].monitor_ms);
+    }
+    plan.clock_offset_ms = 120000;
+    assert_true(dg_sim_plan_pump_clock_ms(&plan, S) == 120000);
+    assert_true(dg_sim_plan_pump_clock_ms(&plan, S + 600) == 7320000);
+    assert_int_equal(dg_sim_scenario_plan(dg_sim_scenario_find("clock-skew"), &setup, &plan), 0);
+    assert_true(dg_sim_plan_pump_clock_ms(&plan, S + 9999) == 120000);
+    assert_true(dg_sim_plan_monitor_clock_ms(&plan, 0) == 120000);
+
+    /* The numbers behind the scenarios. */
+    assert_int_equal(dg_sim_scenario_plan(dg_sim_scenario_find("pump-reboot"), &setup, &plan), 0);
+    assert_true(plan.pump.reboot_rate_factor == 10.0);
+    assert_int_equal(dg_sim_scenario_plan(dg_sim_scenario_find("program-edit"), &setup, &plan), 0);
+    assert_true(plan.pump.edit_weight_kg == 250.0);
+    assert_true(fabs(plan.pump.edit_rate_ml_per_h - 140.0) < 1e-9); /* 2.0 mg/kg/h at 70 kg */
+    assert_int_equal(dg_sim_scenario_plan(dg_sim_scenario_find("foreign-identity"), &setup, &plan),
+                     0);
+    assert_true(fabs(plan.foreign_rate_ml_per_h - 525.0) < 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1151,6 +1758,7 @@ int main(void)
         cmocka_unit_test(test_effect_follows_dose),
         cmocka_unit_test(test_scenarios_fire_their_rule),
         cmocka_unit_test(test_scenarios_fire_without_a_gateway),
+        cmocka_unit_test(test_scenario_commands),
         cmocka_unit_test(test_excursion_values),
         cmocka_unit_test(test_scenario_nibp),
         cmocka_unit_test(test_scenario_plans),
@@ -1160,6 +1768,15 @@ int main(void)
         cmocka_unit_test(test_pump_faults),
         cmocka_unit_test(test_permit_lapsed_rule),
         cmocka_unit_test(test_permit_pump),
+        cmocka_unit_test(test_incarnation_draw),
+        cmocka_unit_test(test_pump_reboot),
+        cmocka_unit_test(test_pump_resume),
+        cmocka_unit_test(test_pump_edit),
+        cmocka_unit_test(test_pump_idle),
+        cmocka_unit_test(test_monitor_reboot),
+        cmocka_unit_test(test_profile_back_to_own),
+        cmocka_unit_test(test_second_bed),
+        cmocka_unit_test(test_scenario_plans_issue7),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
