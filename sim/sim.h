@@ -113,6 +113,9 @@ struct dg_sim_bed {
 #define DG_SIM_BED_DEVS 4
 unsigned dg_sim_bed_devs(struct dg_sim_bed *bed, struct dg_sim_dev *out[DG_SIM_BED_DEVS]);
 
+/* Implemented in sim_main.c: the wall clock (UTC ms) when this process
+   started, before any link was opened. */
+uint64_t dg_sim_started_ms(const struct dg_sim *sim);
 /* Implemented in sim_main.c: the simulated clock now, UTC ms. */
 uint64_t dg_sim_clock_ms(const struct dg_sim *sim);
 /* Implemented in sim_main.c: a link of bed finished closing. */

@@ -151,6 +151,14 @@ static void on_pump_message(void *ctx, dg_link *link, const char *topic, const u
         reject_command(dev, why);
         goto done;
     }
+    /* The persistent session may hold a pause or stop from an earlier run
+       of the simulator (same client id): a command issued before this run
+       started is a stale leftover, not ours to obey. */
+    if (action != DG_CMD_PERMIT && cmd->issue_time_ms &&
+        cmd->issue_time_ms < dg_sim_started_ms(dev->bed->sim)) {
+        reject_command(dev, "issued before this run started (a stale queued command)");
+        goto done;
+    }
     if (action != DG_CMD_PERMIT && cmd->command_id[0] &&
         strncmp(cmd->command_id, pump->last_command_id, DG_ID_MAX - 1) == 0) {
         DG_INFO(MOD, "device=%s msg=\"duplicate command ignored (QoS 1 redelivery)\"", dev->id);
@@ -231,8 +239,12 @@ void dg_sim_dev_reboot(struct dg_sim_dev *dev)
 
 /* ---------------------------------------------------------------- links */
 
+/* A pump's link keeps a persistent MQTT session, as a real pump's would: a
+   pause or stop the gateway sends while the pump is away (a broker restart,
+   a reconnect race) is queued by the broker and delivered when it is back.
+   Permits are QoS 0 and never queued. */
 static int open_link(dg_link **out, uv_loop_t *loop, const struct dg_sim_opts *opts,
-                     const char *device_id, const struct dg_link_callbacks *cb)
+                     const char *device_id, const struct dg_link_callbacks *cb, int persistent)
 {
     char ca[DG_SIM_PATH_MAX], cert[DG_SIM_PATH_MAX], key[DG_SIM_PATH_MAX];
     int n1 = snprintf(ca, sizeof ca, "%s/ca.pem", opts->certs_dir);
@@ -249,6 +261,7 @@ static int open_link(dg_link **out, uv_loop_t *loop, const struct dg_sim_opts *o
         .cert_file = cert,
         .key_file = key,
         .keepalive_s = 10,
+        .persistent_session = persistent,
     };
     return dg_link_open(out, loop, &cfg, cb);
 }
@@ -271,7 +284,7 @@ int dg_sim_bed_open(struct dg_sim_bed *bed, uv_loop_t *loop, const struct dg_sim
                 .disconnected = on_disconnected,
                 .done = on_done,
             };
-            rc = open_link(&dev->link, loop, opts, dev->id, &cb);
+            rc = open_link(&dev->link, loop, opts, dev->id, &cb, pump);
             if (rc < 0) goto fail;
             if (pump && (rc = dg_link_subscribe(dev->link, dev->command_topic, 1)) < 0) goto fail;
         }

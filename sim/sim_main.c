@@ -66,10 +66,11 @@ struct dg_sim {
     uv_signal_t sigint, sigterm;
     double wait_start_ms; /* real, uv_hrtime based */
     double drain_start_ms;
-    double start_real_ms;   /* real time of simulated t = 0 */
-    uint64_t start_wall_ms; /* UTC ms of simulated t = 0 */
-    uint32_t t_s, total_s;  /* simulated seconds done / to do */
-    uint64_t boot_nonce;    /* per run: the devices' boot ids differ from run to run */
+    double start_real_ms;     /* real time of simulated t = 0 */
+    uint64_t start_wall_ms;   /* UTC ms of simulated t = 0 */
+    uint64_t process_wall_ms; /* UTC ms when the process started */
+    uint32_t t_s, total_s;    /* simulated seconds done / to do */
+    uint64_t boot_nonce;      /* per run: the devices' boot ids differ from run to run */
     int links_open;
     bool running, stopping, finished, failed, interrupted;
 };
@@ -84,6 +85,11 @@ static double real_ms(void)
 static double due_ms(const struct dg_sim *sim, uint32_t t_s)
 {
     return sim->start_real_ms + (double)t_s * 1000.0 / sim->opts.speed;
+}
+
+uint64_t dg_sim_started_ms(const struct dg_sim *sim)
+{
+    return sim->process_wall_ms;
 }
 
 uint64_t dg_sim_clock_ms(const struct dg_sim *sim)
@@ -856,6 +862,7 @@ int main(int argc, char **argv)
 {
     static struct dg_sim sim; /* static: large, and its handles must outlive main's frame use */
     int exit_code = 1;
+    sim.process_wall_ms = dg_wall_ms();
     int rc = parse_args(argc, argv, &sim.opts);
     if (rc == 1) {
         usage(stdout);
