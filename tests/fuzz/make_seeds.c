@@ -69,6 +69,7 @@ static void telemetry(Dosegate__V1__PumpTelemetry *m, Dosegate__V1__InfusionProg
     dosegate__v1__pump_telemetry__init(m);
     m->schema_version = 1;
     m->pump_id = "pump-07";
+    m->incarnation = 0x5eed00000007ULL;
     m->seq = 42;
     m->device_time_ms = T_2026;
     m->bed_id = "bed-3";
@@ -119,6 +120,19 @@ static void telemetry_seeds(void)
     write_msg("tel-schema-2", SEL_TELEMETRY, &m.base);
     telemetry(&m, &p);
     write_msg("tel-oom-3", SEL_TELEMETRY | (3u << 3), &m.base);
+    telemetry(&m, &p);
+    m.incarnation = 0;
+    write_msg("tel-no-incarnation", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
+    telemetry(&m, &p);
+    m.incarnation = UINT64_MAX;
+    m.seq = 1;
+    write_msg("tel-incarnation-max", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
+    telemetry(&m, &p);
+    p.concentration_mg_per_ml = 0;
+    write_msg("tel-conc-zero", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
+    telemetry(&m, &p);
+    p.patient_weight_kg = 0;
+    write_msg("tel-weight-zero", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
 }
 
 static void vitals_seeds(void)
@@ -133,6 +147,7 @@ static void vitals_seeds(void)
     }
     m.schema_version = 1;
     m.monitor_id = "mon-1";
+    m.incarnation = 0x5eed00000001ULL;
     m.seq = 9001;
     m.device_time_ms = T_2026;
     m.bed_id = "bed-3";
@@ -152,6 +167,8 @@ static void vitals_seeds(void)
     write_msg("vit-hr-neg-inf", SEL_VITALS, &m.base);
     ms[0].value = 72;
     write_msg("vit-oom-5", SEL_VITALS | (5u << 3), &m.base);
+    m.incarnation = 0;
+    write_msg("vit-no-incarnation", SEL_VITALS | SEL_WITH_ID, &m.base);
 }
 
 static void ack_seeds(void)
