@@ -167,6 +167,16 @@ static void check(int ok, const char *what)
  *     act on (baseline-bp naming a pump that left the bed, or a bed-wide
  *     warning raised while another pump ran) and whose action later reaches
  *     another pump keeps naming the first one.
+ *   - docs/rules.md "Programs: checked on every change" (seed
+ *     weight-adopt-other-session): the rate and dose rules keep the weight
+ *     the session started with until a clinician resets the weight-change
+ *     alert of that edit. The core adopts the program's weight when any
+ *     weight-change alert of the pump is reset: resetting one still latched
+ *     from an earlier session (on another bed, maybe for another patient)
+ *     makes the current session adopt its own unconfirmed edit while that
+ *     edit's alert is still latched (the rate is then judged, and the
+ *     patient's dose recorded, with the unconfirmed weight). By default the
+ *     mirror stops judging that session's weight instead.
  */
 static bool strict;
 static bool pending_fixes; /* DG_FUZZ_CORE_STRICT=2 */
@@ -273,6 +283,12 @@ struct mirror_pump {
     bool started;
     double trusted_kg;
     bool adopt; /* a weight-change alert of it was reset: adopt at the next telemetry */
+    /* The trusted weight is known (false after the reset of a weight-change
+       alert of another session: see DG_FUZZ_CORE_STRICT=2). */
+    bool weight_known;
+    /* The weight-change alerts this session's edits are on. */
+    size_t n_wc;
+    char wc_ids[4][DG_ID_MAX];
     bool pending;
     enum dg_command_action pending_action;
     enum dg_command_action strongest; /* strongest PAUSE/STOP ever sent to it */
@@ -414,6 +430,7 @@ static struct mirror_pump *pump_add(const char *id)
     p->seq_exact = true;
     p->clock.known = true;
     p->known = true;
+    p->weight_known = true;
     return p;
 }
 
@@ -1256,7 +1273,7 @@ static void check_rate_rule(const struct mirror_pump *mp, const struct dg_teleme
 
 /* weight-change (rules_pump.c): a session that ran, whose program weight is
    not the trusted one. */
-static void check_weight_change(const struct mirror_pump *mp, const struct dg_telemetry *t)
+static void check_weight_change(struct mirror_pump *mp, const struct dg_telemetry *t)
 {
     const struct dg_drug *d =
         t->has_program ? dg_druglib_find(&lib, t->program.drug_code, t->program.care_area) : NULL;
@@ -1268,6 +1285,11 @@ static void check_weight_change(const struct mirror_pump *mp, const struct dg_te
     if (judged && differs) {
         check(a && a->priority == DG_PRIO_HIGH,
               "a weight edited mid-session is a high weight-change alert");
+        bool listed = false;
+        for (size_t i = 0; i < mp->n_wc && !listed; i++)
+            listed = strcmp(mp->wc_ids[i], a->id) == 0;
+        if (!listed && mp->n_wc < 4) snprintf(mp->wc_ids[mp->n_wc++], DG_ID_MAX, "%s", a->id);
+        if (!listed && mp->n_wc == 4) mp->weight_known = false; /* harness: table full */
         if (t->state == DG_PUMP_RUNNING || t->state == DG_PUMP_PROGRAMMED)
             check(a->latched && a->action >= DG_ACTION_PAUSE && target_index(a, t->pump_id) >= 0,
                   "a weight-change pauses the pump and latches");
@@ -1331,6 +1353,8 @@ static void pump_accepting(struct mirror_pump *p, const struct dg_telemetry *t, 
         p->started = false;
         p->trusted_kg = 0;
         p->adopt = false;
+        p->weight_known = true;
+        p->n_wc = 0;
         p->pending = false;
     }
     p->state = t->state;
@@ -1420,8 +1444,10 @@ static void feed_telemetry(dg_core *core, const struct dg_telemetry *t, struct d
     p->have_last = true;
     bed_add(t->bed_id);
     if (!p->known) return;
-    check_rate_rule(p, t);
-    check_weight_change(p, t);
+    if (p->weight_known) {
+        check_rate_rule(p, t);
+        check_weight_change(p, t);
+    }
     check_latch_holds(p);
 }
 
@@ -1546,9 +1572,18 @@ static void feed_ack(dg_core *core, const struct dg_ack *k, struct dg_now now)
             struct mirror_pump *p = pump_find(c->targets[j]);
             if (p && p->known && hold_of(p) == DG_ACTION_NONE) p->pending = false;
         }
+        /* A reset weight change: "the clinician confirms the new weight",
+           adopted at the pump's next telemetry, for the session whose edit
+           the alert is about. The core also adopts when the alert is one
+           of an earlier session (still latched): then the mirror no longer
+           knows the weight the session trusts, unless strict=2. */
         if (strcmp(c->condition, "weight-change") == 0) {
             struct mirror_pump *p = pump_find(c->source);
-            if (p && p->seq.have) p->adopt = true;
+            bool ours = false;
+            for (size_t w = 0; p && w < p->n_wc && !ours; w++)
+                ours = strcmp(p->wc_ids[w], c->id) == 0;
+            if (p && p->seq.have && ours) p->adopt = true;
+            if (p && p->seq.have && !ours && !pending_fixes) p->weight_known = false;
         }
     }
     end_call();
