@@ -538,6 +538,40 @@ static void core_seeds(void)
     tel_put(&o, &t);
     write_ops("weight-edit", &o);
 
+    /* Session s-1's weight edit latches a weight-change on bed 0; the pump
+       moves to bed 1 for session s-2 (70 kg, held by that latch), whose own
+       weight edit latches a second weight-change. Resetting s-1's alert
+       must not make s-2 adopt its edited weight: 90 mL/h stays 1.29
+       mg/kg/h at 70 kg (rate-soft) until s-2's alert is reset
+       (DG_FUZZ_CORE_STRICT=2: the core adopts 100 kg and clears it). */
+    o.n = 0;
+    vit(&o, 0, 0, 1, 1);
+    tel(&o, 0, 0, 1, 1, 54, 0);
+    t = tel_default(0, 0, 1, 2, 54);
+    t.weight = W_100;
+    tel_put(&o, &t);
+    t.seq = 3;
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    vit(&o, 1, 1, 1, 1);
+    t = tel_default(0, 1, 2, 4, 90);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    tel(&o, 0, 1, 2, 5, 90, 0);
+    t = tel_default(0, 1, 2, 6, 90);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    t.seq = 7;
+    t.weight = W_100;
+    tel_put(&o, &t);
+    t.seq = 8;
+    t.state = S_RUNNING;
+    tel_put(&o, &t);
+    ack(&o, 0, 1, 1); /* the first active alert: s-1's weight-change */
+    t.seq = 9;
+    tel_put(&o, &t);
+    write_ops("weight-adopt-other-session", &o);
+
     /* Device clocks: a pump's clock jumps 10 min forward, back, 7 s
        forward, one message an hour ahead; a queued message; a monitor's
        low heart rate held for 60 s of device time, with a jump in the
