@@ -85,6 +85,8 @@
  *     (mirrored: commands sent, honoured, new sessions, resets);
  *   - bed membership: an unlatched alert a pump or monitor is the source of
  *     is on the bed that device last reported;
+ *   - a critical heart rate, SpO2 or resp rate on a bed where a pump's
+ *     latest telemetry says it runs is a high alert of its monitor there;
  *   - condition delays: a medium heart-rate, spo2 or resp-rate alert comes
  *     only from a sample of its own monitor whose warning condition has
  *     held, on that monitor's clock, for the delay, counted from no earlier
@@ -1336,6 +1338,37 @@ static void check_membership(void)
     }
 }
 
+/* A critical continuous value on a bed where a pump runs (its latest
+   telemetry says so) is a high alert of its monitor there: the vital-sign
+   rules apply while a pump runs on the bed (the bed's membership counts). */
+static void check_vital_crit(const struct dg_vitals *v)
+{
+    bool running = false;
+    for (size_t i = 0; i < m.n_pumps && !running; i++) {
+        const struct mirror_pump *p = &m.pumps[i];
+        if (!p->known && p->seq.have) return; /* a pump the mirror cannot place */
+        running = is_running_on(p, v->bed_id);
+    }
+    if (!running) return;
+    const struct dg_vitals_rules *vr = &lib.vitals;
+    const struct dg_measurement *hr = &v->heart_rate_bpm, *spo2 = &v->spo2_pct,
+                                *rr = &v->resp_rate_bpm;
+    bool crit[3] = {
+        usable(hr) && ((vr->hr_crit_low_bpm > 0 && hr->value <= vr->hr_crit_low_bpm) ||
+                       (vr->hr_crit_high_bpm > 0 && hr->value >= vr->hr_crit_high_bpm)),
+        usable(spo2) && vr->spo2_crit_pct > 0 && spo2->value <= vr->spo2_crit_pct,
+        usable(rr) && vr->rr_crit_low_bpm > 0 && rr->value <= vr->rr_crit_low_bpm,
+    };
+    struct band bs[3];
+    bands(bs);
+    for (int i = 0; i < 3; i++) {
+        if (!crit[i]) continue;
+        const struct mirror_alert *a = active_find(v->bed_id, bs[i].condition, v->monitor_id);
+        check(a && a->priority == DG_PRIO_HIGH,
+              "a critical vital sign on a bed where a pump runs is a high alert");
+    }
+}
+
 /* ---------------------------------------------------------------- calls */
 
 /* What the core does with accepted telemetry before and around its rules
@@ -1539,6 +1572,7 @@ static void feed_vitals(dg_core *core, const struct dg_vitals *v, struct dg_now 
     seq_commit(&mo->seq, v->incarnation, v->seq);
     clock_commit(&mo->clock, v->device_time_ms, recv);
     bed_add(v->bed_id);
+    if (mo->known) check_vital_crit(v);
 }
 
 static void feed_ack(dg_core *core, const struct dg_ack *k, struct dg_now now)
