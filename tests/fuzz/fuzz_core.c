@@ -492,8 +492,8 @@ static enum dg_alert_action hold_of(const struct mirror_pump *p)
 /* ---------------------------------------------------------------- trust mirror */
 
 /* trust.c's table (docs/rules.md, "Sequence numbers: per incarnation"). */
-static enum dg_dup_reason seq_judge(const struct mirror_seq *s, uint64_t incarnation,
-                                    uint64_t seq, bool *reboot, uint64_t *gap)
+static enum dg_dup_reason seq_judge(const struct mirror_seq *s, uint64_t incarnation, uint64_t seq,
+                                    bool *reboot, uint64_t *gap)
 {
     *reboot = false;
     *gap = 0;
@@ -610,8 +610,8 @@ static void bands(struct band out[3])
     out[0] = (struct band){"heart-rate", v->hr_warn_low_bpm, v->hr_warn_high_bpm,
                            v->hr_warn_delay_s, false};
     out[1] = (struct band){"spo2", v->spo2_warn_pct, 0, v->spo2_warn_delay_s, true};
-    out[2] = (struct band){"resp-rate", v->rr_warn_low_bpm, v->rr_warn_high_bpm,
-                           v->rr_warn_delay_s, false};
+    out[2] = (struct band){"resp-rate", v->rr_warn_low_bpm, v->rr_warn_high_bpm, v->rr_warn_delay_s,
+                           false};
 }
 
 static const struct dg_measurement *band_value(const struct dg_vitals *v, int i)
@@ -978,8 +978,7 @@ static void on_command(void *ctx, const struct dg_command *cmd)
     check(cmd->issue_time_ms == m.now.wall_ms, "command stamped with now");
     check(terminated(cmd->reason, sizeof cmd->reason), "command.reason");
     check(terminated(cmd->pump_id, sizeof cmd->pump_id), "command.pump_id");
-    check(terminated(cmd->reason_alert_id, sizeof cmd->reason_alert_id),
-          "command.reason_alert_id");
+    check(terminated(cmd->reason_alert_id, sizeof cmd->reason_alert_id), "command.reason_alert_id");
     struct mirror_pump *p = pump_find(cmd->pump_id);
     check(p != NULL, "command names a pump that sent telemetry");
 
@@ -996,9 +995,8 @@ static void on_command(void *ctx, const struct dg_command *cmd)
             check((double)(m.now.mono_ms - p->last_seen_mono_ms) <=
                       lib.liveness.pump_silent_crit_s * 1000.0,
                   "no permit to a pump silent past pump_silent_crit_s");
-            check(p->last_permit_mono_ms == 0 ||
-                      (double)(m.now.mono_ms - p->last_permit_mono_ms) >=
-                          lib.liveness.permit_period_s * 1000.0,
+            check(p->last_permit_mono_ms == 0 || (double)(m.now.mono_ms - p->last_permit_mono_ms) >=
+                                                     lib.liveness.permit_period_s * 1000.0,
                   "at most one permit per permit_period_s");
         }
         p->last_permit_mono_ms = m.now.mono_ms;
@@ -1142,8 +1140,8 @@ static const double spo2_values[] = {98, 88, 90, 80};
 static const double rr_values[] = {14, 8, 35, 5};
 /* NIBP systolic/diastolic: none, normal, baseline warning, high (and a
    baseline critical), severe, low, high by systolic, high by diastolic. */
-static const double nibp_values[8][2] = {{0, 0},     {120, 80},  {150, 95},  {190, 115},
-                                         {210, 125}, {100, 60},  {185, 100}, {175, 112}};
+static const double nibp_values[8][2] = {{0, 0},     {120, 80}, {150, 95},  {190, 115},
+                                         {210, 125}, {100, 60}, {185, 100}, {175, 112}};
 
 /*
  * Vitals from 4 bytes:
@@ -1394,7 +1392,8 @@ static void pump_accepting(struct mirror_pump *p, const struct dg_telemetry *t, 
     snprintf(p->bed, sizeof p->bed, "%s", t->bed_id);
     p->permit_required = t->permit_required;
     bool running = t->state == DG_PUMP_RUNNING;
-    double w = t->has_program && t->program.patient_weight_kg > 0 ? t->program.patient_weight_kg : 0;
+    double w =
+        t->has_program && t->program.patient_weight_kg > 0 ? t->program.patient_weight_kg : 0;
     if (running && !p->started) {
         p->started = true;
         p->trusted_kg = w;
@@ -1646,11 +1645,12 @@ static void feed_tick(dg_core *core, struct dg_now now, bool injected)
     const struct dg_liveness *l = &lib.liveness;
     for (size_t i = 0; i < m.n_pumps; i++) {
         struct mirror_pump *p = &m.pumps[i];
-        p->permit_due = p->known && p->have_last && p->state == DG_PUMP_RUNNING &&
-                        p->permit_required && !p->held_at_start &&
-                        (double)(now.mono_ms - p->last_seen_mono_ms) <= l->pump_silent_crit_s * 1000 &&
-                        (p->last_permit_mono_ms == 0 ||
-                         (double)(now.mono_ms - p->last_permit_mono_ms) >= l->permit_period_s * 1000);
+        p->permit_due =
+            p->known && p->have_last && p->state == DG_PUMP_RUNNING && p->permit_required &&
+            !p->held_at_start &&
+            (double)(now.mono_ms - p->last_seen_mono_ms) <= l->pump_silent_crit_s * 1000 &&
+            (p->last_permit_mono_ms == 0 ||
+             (double)(now.mono_ms - p->last_permit_mono_ms) >= l->permit_period_s * 1000);
     }
     int rc = dg_core_tick(core, now);
     if (trace) fprintf(stderr, "  -> %d\n", rc);

@@ -266,8 +266,14 @@ struct tel_spec {
 static struct tel_spec tel_default(unsigned pump, unsigned bed, unsigned session, unsigned seq,
                                    unsigned rate)
 {
-    struct tel_spec s = {.step = STEP_MSG, .pump = pump, .bed = bed, .session = session,
-                         .seq = seq, .state = S_RUNNING, .rate = rate, .program = 1};
+    struct tel_spec s = {.step = STEP_MSG,
+                         .pump = pump,
+                         .bed = bed,
+                         .session = session,
+                         .seq = seq,
+                         .state = S_RUNNING,
+                         .rate = rate,
+                         .program = 1};
     return s;
 }
 
@@ -579,8 +585,8 @@ static void core_seeds(void)
     o.n = 0;
     vit(&o, 2, 0, 1, 1);
     tel(&o, 1, 0, 1, 1, 54, 0);
-    static const unsigned clocks[] = {CLK_FWD_10MIN, CLK_STEP, CLK_BACK_10MIN, CLK_FWD_7S,
-                                      CLK_ONE_HOUR, CLK_STEP};
+    static const unsigned clocks[] = {CLK_FWD_10MIN, CLK_STEP,     CLK_BACK_10MIN,
+                                      CLK_FWD_7S,    CLK_ONE_HOUR, CLK_STEP};
     for (unsigned i = 0; i < 6; i++) {
         t = tel_default(1, 0, 1, 2 + i, 54);
         t.clock = clocks[i];
