@@ -10,7 +10,8 @@
  *
  * Besides the sanitizers, the harness checks what the core relies on: an
  * accepted struct holds only terminated, well-formed ids and finite numbers
- * within the documented ceilings; a rejection names a reason; -DG_ENOMEM only
+ * within the documented ceilings, a non-zero incarnation, a program
+ * concentration above 0; a rejection names a reason; -DG_ENOMEM only
  * when a failure was injected; no allocation outlives the call; a parsed
  * topic formats back to the same string. A broken property aborts.
  *
@@ -64,6 +65,7 @@ static void check_telemetry(const struct dg_telemetry *t, const char *expected)
     check(id_ok(t->session_id, DG_ID_MAX, session), "telemetry.session_id");
     check(id_ok(t->patient_ref, DG_ID_MAX, session), "telemetry.patient_ref");
     check(id_ok(t->last_command_id, DG_ID_MAX, 0), "telemetry.last_command_id");
+    check(t->incarnation != 0, "telemetry.incarnation (boot id) is non-zero");
     check(t->seq >= 1, "telemetry.seq");
     check(t->device_time_ms >= 946684800000ULL && t->device_time_ms <= 7258118400000ULL,
           "telemetry.device_time_ms");
@@ -78,6 +80,9 @@ static void check_telemetry(const struct dg_telemetry *t, const char *expected)
               num_ok(p->dose_mg_per_kg, 100) && num_ok(p->duration_min, 10080) &&
               num_ok(p->rate_ml_per_h, 10000),
           "program numbers");
+    check(!t->has_program || p->concentration_mg_per_ml > 0,
+          "an accepted program has a concentration above 0");
+    check(t->recv_mono_ms == 0, "the decoder leaves the receipt time to the shell");
 }
 
 static void check_measurement(const struct dg_measurement *m, double ceiling)
@@ -95,7 +100,9 @@ static void check_vitals(const struct dg_vitals *v, const char *expected)
     check(id_ok(v->monitor_id, DG_ID_MAX, 1), "vitals.monitor_id");
     check(!expected || strcmp(v->monitor_id, expected) == 0, "vitals.monitor_id == topic id");
     check(id_ok(v->bed_id, DG_ID_MAX, 1), "vitals.bed_id");
+    check(v->incarnation != 0, "vitals.incarnation (boot id) is non-zero");
     check(v->seq >= 1, "vitals.seq");
+    check(v->recv_mono_ms == 0, "the decoder leaves the receipt time to the shell");
     check_measurement(&v->heart_rate_bpm, 350);
     check_measurement(&v->spo2_pct, 100);
     check_measurement(&v->systolic_mmhg, 350);

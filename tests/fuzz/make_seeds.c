@@ -7,9 +7,13 @@
  * kind and state, messages just past a limit, and topic strings of every
  * shape. Each core seed is a short session of operations (see fuzz_core.c):
  * a rate that climbs through the soft and hard limits, the pause or stop
- * command, the acknowledgement with reset, duplicates, vitals, a pump moving
- * beds, injected allocation failures; some in structured form, some as real
- * protobuf messages. The committed corpora are this program's output; rerun
+ * command, the acknowledgement with reset; repeated and backwards sequence
+ * numbers, gaps, reboots mid-session and stale-incarnation redeliveries;
+ * device clocks that jump forward and back, and queued messages; two pumps
+ * on one bed and a pump moving beds (also under a latch); a weight edited
+ * mid-session; resumes under a latch; the baseline grace; permits; a
+ * command not honoured; injected allocation failures; some in structured
+ * form, some as real protobuf messages. The committed corpora are this program's output; rerun
  * it (target fuzz_seeds) when proto/dosegate.proto or an operation's layout
  * changes.
  */
@@ -69,6 +73,7 @@ static void telemetry(Dosegate__V1__PumpTelemetry *m, Dosegate__V1__InfusionProg
     dosegate__v1__pump_telemetry__init(m);
     m->schema_version = 1;
     m->pump_id = "pump-07";
+    m->incarnation = 0x5eed00000007ULL;
     m->seq = 42;
     m->device_time_ms = T_2026;
     m->bed_id = "bed-3";
@@ -119,6 +124,19 @@ static void telemetry_seeds(void)
     write_msg("tel-schema-2", SEL_TELEMETRY, &m.base);
     telemetry(&m, &p);
     write_msg("tel-oom-3", SEL_TELEMETRY | (3u << 3), &m.base);
+    telemetry(&m, &p);
+    m.incarnation = 0;
+    write_msg("tel-no-incarnation", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
+    telemetry(&m, &p);
+    m.incarnation = UINT64_MAX;
+    m.seq = 1;
+    write_msg("tel-incarnation-max", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
+    telemetry(&m, &p);
+    p.concentration_mg_per_ml = 0;
+    write_msg("tel-conc-zero", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
+    telemetry(&m, &p);
+    p.patient_weight_kg = 0;
+    write_msg("tel-weight-zero", SEL_TELEMETRY | SEL_WITH_ID, &m.base);
 }
 
 static void vitals_seeds(void)
@@ -133,6 +151,7 @@ static void vitals_seeds(void)
     }
     m.schema_version = 1;
     m.monitor_id = "mon-1";
+    m.incarnation = 0x5eed00000001ULL;
     m.seq = 9001;
     m.device_time_ms = T_2026;
     m.bed_id = "bed-3";
@@ -152,6 +171,8 @@ static void vitals_seeds(void)
     write_msg("vit-hr-neg-inf", SEL_VITALS, &m.base);
     ms[0].value = 72;
     write_msg("vit-oom-5", SEL_VITALS | (5u << 3), &m.base);
+    m.incarnation = 0;
+    write_msg("vit-no-incarnation", SEL_VITALS | SEL_WITH_ID, &m.base);
 }
 
 static void ack_seeds(void)
@@ -193,11 +214,11 @@ static void topic_seeds(void)
 
 /* One fuzz_core input under construction. */
 struct ops {
-    uint8_t b[2048];
+    uint8_t b[4096];
     size_t n;
 };
 
-enum { K_TEL = 0, K_VIT = 1, K_ACK = 2 };
+enum { K_TEL = 0, K_VIT = 1, K_ACK = 2, K_TICK = 3 };
 
 static void put(struct ops *o, unsigned v)
 {
@@ -207,36 +228,87 @@ static void put(struct ops *o, unsigned v)
         failed = 1;
 }
 
-/* Op byte: kind, decoded, inject, clock step (see fuzz_core.c). */
+/* Op byte: kind, decoded, inject, clock step (the clocks advance by
+   step * step * 50 ms first; see fuzz_core.c). */
 static void op(struct ops *o, unsigned kind, int decoded, int inject, unsigned step)
 {
     put(o, kind | (decoded ? 4u : 0u) | (inject ? 8u : 0u) | (step << 4));
 }
 
-/* Structured telemetry: pump, bed, session 0..3; running state; drug 0
-   (ketamine-trd); concentration 1 mg/mL, weight 70 kg unless conc/weight
-   name other entries; rate in mL/h (54 = 0.77, 90 = 1.29, 120 = 1.71
-   mg/kg/h). */
+/* Clock steps: 4 = 0.8 s (a device's message interval), 15 = 11.25 s. */
+enum { STEP_MSG = 4, STEP_LONG = 15 };
+
+/* The trust byte (fuzz_core.c trust_byte): incarnation index, clock. */
+enum { CLK_STEP = 0, CLK_FWD_10MIN = 4, CLK_BACK_10MIN = 5, CLK_FWD_7S = 6, CLK_ONE_HOUR = 7 };
+static unsigned trust(unsigned inc, unsigned clock, int queued)
+{
+    return inc | clock << 3 | (queued ? 1u << 6 : 0u);
+}
+
+/* Pump states (fuzz_core.c: 1 + v % 7). */
+enum { S_IDLE = 0, S_PROGRAMMED = 1, S_RUNNING = 2, S_PAUSED = 3, S_STOPPED = 4 };
+
+/* Everything one structured telemetry says. Defaults (tel_default): a
+   running pump with a ketamine-trd program (no care area: pause at hard),
+   1 mg/mL, 70 kg, incarnation index 0, clock in step. Rates in mL/h: 54 =
+   0.77, 90 = 1.29, 120 = 1.71 mg/kg/h at 70 kg. */
+struct tel_spec {
+    unsigned step, pump, bed, session, seq, state, rate;
+    int program, icu;
+    unsigned conc, weight; /* indices into fuzz_core.c's concs[], weights[] */
+    int permit, bolus;
+    unsigned inc, clock;
+    int queued;
+    int inject;
+    unsigned inject_k;
+};
+
+static struct tel_spec tel_default(unsigned pump, unsigned bed, unsigned session, unsigned seq,
+                                   unsigned rate)
+{
+    struct tel_spec s = {.step = STEP_MSG,
+                         .pump = pump,
+                         .bed = bed,
+                         .session = session,
+                         .seq = seq,
+                         .state = S_RUNNING,
+                         .rate = rate,
+                         .program = 1};
+    return s;
+}
+
+/* Weight indices (fuzz_core.c weights[]). */
+enum { W_70 = 0, W_NONE = 1, W_50 = 3, W_100 = 4 };
+
+static void tel_put(struct ops *o, const struct tel_spec *s)
+{
+    op(o, K_TEL, 0, s->inject, s->step);
+    if (s->inject) put(o, s->inject_k);
+    put(o, s->pump | s->bed << 2 | s->session << 4 | (s->program ? 1u << 6 : 0u) |
+               (s->icu ? 1u << 7 : 0u));
+    put(o, s->seq - 1);
+    put(o, s->state);
+    put(o, s->rate);
+    put(o, s->conc | s->weight << 3 | (s->permit ? 1u << 6 : 0u) | (s->bolus ? 1u << 7 : 0u));
+    put(o, trust(s->inc, s->clock, s->queued));
+}
+
+/* Structured telemetry, the defaults but pump, bed, session, seq, rate. */
 static void tel(struct ops *o, unsigned pump, unsigned bed, unsigned session, unsigned seq,
                 unsigned rate, int icu)
 {
-    op(o, K_TEL, 0, 0, 4);
-    put(o, pump | bed << 2 | session << 4 | 1u << 6 | (icu ? 1u << 7 : 0u));
-    put(o, seq - 1);
-    put(o, 2u /* running */);
-    put(o, rate);
-    put(o, 0);
+    struct tel_spec s = tel_default(pump, bed, session, seq, rate);
+    s.icu = icu;
+    tel_put(o, &s);
 }
 
 /* Structured telemetry of an idle pump: no program, no session. */
 static void tel_idle(struct ops *o, unsigned pump, unsigned bed, unsigned seq)
 {
-    op(o, K_TEL, 0, 0, 4);
-    put(o, pump | bed << 2);
-    put(o, seq - 1);
-    put(o, 0 /* idle */);
-    put(o, 0);
-    put(o, 0);
+    struct tel_spec s = tel_default(pump, bed, 0, seq, 0);
+    s.state = S_IDLE;
+    s.program = 0;
+    tel_put(o, &s);
 }
 
 static void ack(struct ops *o, unsigned which, int reset, unsigned ack_n)
@@ -246,12 +318,44 @@ static void ack(struct ops *o, unsigned which, int reset, unsigned ack_n)
     put(o, 1);
 }
 
-static void vit(struct ops *o, unsigned mon, unsigned bed, unsigned seq)
+static void tick(struct ops *o, unsigned step)
 {
-    op(o, K_VIT, 0, 0, 1);
-    put(o, mon | bed << 2 | 7u << 4 | 1u << 7);
-    put(o, seq - 1);
-    put(o, 72);
+    op(o, K_TICK, 0, 0, step);
+}
+
+/* Vital-sign classes (fuzz_core.c hr_values[], spo2_values[], rr_values[]):
+   0 normal, 1 warning low, 2 warning high / edge, 3 critical. NIBP
+   (nibp_values[]): 0 none, 1 120/80, 2 150/95, 3 190/115, 4 210/125. */
+struct vit_spec {
+    unsigned step, mon, bed, seq;
+    unsigned hr, spo2, rr, nibp;
+    unsigned present; /* bits: HR, SpO2, RR */
+    int invalid;
+    unsigned inc, clock;
+    int queued;
+};
+
+static struct vit_spec vit_default(unsigned mon, unsigned bed, unsigned seq)
+{
+    struct vit_spec s = {.step = STEP_MSG, .mon = mon, .bed = bed, .seq = seq, .present = 7};
+    return s;
+}
+
+static void vit_put(struct ops *o, const struct vit_spec *s)
+{
+    op(o, K_VIT, 0, 0, s->step);
+    put(o, s->mon | s->bed << 2 | s->present << 4 | (s->invalid ? 0u : 1u << 7));
+    put(o, s->seq - 1);
+    put(o, s->hr | s->spo2 << 2 | s->rr << 4 | (s->nibp & 3u) << 6);
+    put(o, trust(s->inc, s->clock, s->queued) | ((s->nibp >> 2) & 1u) << 7);
+}
+
+/* Normal continuous vitals of monitor mon on bed (and NIBP class nibp). */
+static void vit(struct ops *o, unsigned mon, unsigned bed, unsigned seq, unsigned nibp)
+{
+    struct vit_spec s = vit_default(mon, bed, seq);
+    s.nibp = nibp;
+    vit_put(o, &s);
 }
 
 static void pb(struct ops *o, unsigned kind, int inject, const ProtobufCMessage *msg)
@@ -281,9 +385,12 @@ static void write_ops(const char *name, const struct ops *o)
 static void core_seeds(void)
 {
     struct ops o;
+    struct tel_spec t;
+    struct vit_spec v;
 
     /* Below, over soft, over hard (pause), back under; ack with reset. */
     o.n = 0;
+    vit(&o, 0, 0, 1, 1);
     tel(&o, 0, 0, 1, 1, 54, 0);
     tel(&o, 0, 0, 1, 2, 90, 0);
     tel(&o, 0, 0, 1, 3, 120, 0);
@@ -302,16 +409,52 @@ static void core_seeds(void)
     ack(&o, 0, 1, 5);
     write_ops("icu-stop", &o);
 
-    /* Redelivery, an older seq, a new session restarting at 1. */
+    /* Sequence numbers per incarnation: a redelivery (repeated), an older
+       seq (backwards), a gap of 10, a new session that keeps counting in
+       the same incarnation, a reboot mid-session (incarnation 2, seq 1), a
+       late redelivery from the incarnation it left (stale), a second
+       reboot, then incarnation 1 again while remembered (stale); vitals
+       repeated and rebooted. */
     o.n = 0;
     tel(&o, 2, 2, 1, 7, 90, 0);
     tel(&o, 2, 2, 1, 7, 90, 0);
     tel(&o, 2, 2, 1, 6, 90, 0);
-    tel(&o, 2, 2, 2, 1, 54, 0);
-    vit(&o, 0, 2, 3);
-    vit(&o, 0, 2, 3);
-    vit(&o, 1, 3, 1);
+    tel(&o, 2, 2, 1, 18, 90, 0);
+    tel(&o, 2, 2, 2, 19, 54, 0);
+    t = tel_default(2, 2, 2, 1, 54);
+    t.inc = 1;
+    tel_put(&o, &t);
+    t = tel_default(2, 2, 2, 20, 54);
+    tel_put(&o, &t); /* incarnation 1, seq 20: stale */
+    t = tel_default(2, 2, 2, 1, 54);
+    t.inc = 2;
+    tel_put(&o, &t);
+    t = tel_default(2, 2, 2, 2, 54);
+    t.inc = 0;
+    tel_put(&o, &t); /* incarnation 1 again: stale */
+    vit(&o, 0, 2, 3, 0);
+    vit(&o, 0, 2, 3, 0);
+    v = vit_default(0, 2, 1);
+    v.inc = 3;
+    vit_put(&o, &v);
+    vit(&o, 1, 3, 1, 0);
     write_ops("duplicates", &o);
+
+    /* Five reboots: incarnation 1 is forgotten (four are remembered), so
+       coming back to it is a reboot, not a stale redelivery. */
+    o.n = 0;
+    for (unsigned i = 0; i < 6; i++) {
+        t = tel_default(0, 1, 1, 1 + i, 54);
+        t.inc = i;
+        tel_put(&o, &t);
+    }
+    t = tel_default(0, 1, 1, 1, 54);
+    t.inc = 0;
+    tel_put(&o, &t);
+    t = tel_default(0, 1, 1, 2, 54);
+    t.inc = 4;
+    tel_put(&o, &t); /* remembered: stale */
+    write_ops("incarnations-forgotten", &o);
 
     /* Over soft in bed 0, then the same pump in bed 1. */
     o.n = 0;
@@ -328,39 +471,273 @@ static void core_seeds(void)
     tel_idle(&o, 0, 0, 3);
     write_ops("idle-after-soft", &o);
 
+    /* A pump running on bed 0 under a latched vital-sign pause moves to bed
+       1: the latch keeps holding it; a critical SpO2 on bed 0 afterwards
+       reaches only the pump left there. */
+    o.n = 0;
+    vit(&o, 0, 0, 1, 1);
+    tel(&o, 0, 0, 1, 1, 54, 0);
+    tel(&o, 1, 0, 1, 1, 54, 0);
+    v = vit_default(0, 0, 2);
+    v.spo2 = 3;
+    vit_put(&o, &v);
+    tel(&o, 0, 1, 1, 2, 54, 0); /* still running, now on bed 1: the pause still waits */
+    t = tel_default(1, 0, 1, 2, 54);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    v = vit_default(0, 0, 3);
+    v.spo2 = 3;
+    vit_put(&o, &v);
+    v = vit_default(1, 1, 1);
+    v.rr = 3;
+    vit_put(&o, &v);
+    write_ops("move-bed-latched", &o);
+
+    /* Two pumps on one bed: a critical heart rate pauses both; one resumes
+       under the latch (paused again, escalated), resumes again (stopped);
+       the other stays paused; reset. */
+    o.n = 0;
+    vit(&o, 1, 3, 1, 1);
+    tel(&o, 2, 3, 1, 1, 54, 0);
+    tel(&o, 3, 3, 2, 1, 54, 0);
+    v = vit_default(1, 3, 2);
+    v.hr = 3;
+    vit_put(&o, &v);
+    t = tel_default(2, 3, 1, 2, 54);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    t = tel_default(3, 3, 2, 2, 54);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    tel(&o, 2, 3, 1, 3, 54, 0);
+    t = tel_default(2, 3, 1, 4, 54);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    tel(&o, 2, 3, 1, 5, 54, 0);
+    ack(&o, 0, 1, 1);
+    ack(&o, 1, 1, 2);
+    ack(&o, 2, 1, 3);
+    tel(&o, 2, 3, 1, 6, 54, 0);
+    write_ops("two-pumps-one-bed", &o);
+
+    /* The patient weight edited mid-session (70 -> 100 kg): weight-change
+       pauses; the rate is judged with 70 kg (90 mL/h: 1.29, soft) until
+       the reset; then 100 kg is adopted (0.9: no rate alert). */
+    o.n = 0;
+    vit(&o, 0, 1, 1, 1);
+    tel(&o, 0, 1, 1, 1, 54, 0);
+    t = tel_default(0, 1, 1, 2, 90);
+    t.weight = W_100;
+    tel_put(&o, &t);
+    t.seq = 3;
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    t.seq = 4;
+    t.state = S_RUNNING;
+    tel_put(&o, &t); /* resumed under the latch */
+    ack(&o, 0, 1, 1);
+    ack(&o, 1, 1, 2);
+    ack(&o, 2, 1, 3);
+    t.seq = 5;
+    tel_put(&o, &t);
+    t.seq = 6;
+    tel_put(&o, &t);
+    write_ops("weight-edit", &o);
+
+    /* Session s-1's weight edit latches a weight-change on bed 0; the pump
+       moves to bed 1 for session s-2 (70 kg, held by that latch), whose own
+       weight edit latches a second weight-change. Resetting s-1's alert
+       must not make s-2 adopt its edited weight: 90 mL/h stays 1.29
+       mg/kg/h at 70 kg (rate-soft) until s-2's alert is reset
+       (DG_FUZZ_CORE_STRICT=2: the core adopts 100 kg and clears it). */
+    o.n = 0;
+    vit(&o, 0, 0, 1, 1);
+    tel(&o, 0, 0, 1, 1, 54, 0);
+    t = tel_default(0, 0, 1, 2, 54);
+    t.weight = W_100;
+    tel_put(&o, &t);
+    t.seq = 3;
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    vit(&o, 1, 1, 1, 1);
+    t = tel_default(0, 1, 2, 4, 90);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    tel(&o, 0, 1, 2, 5, 90, 0);
+    t = tel_default(0, 1, 2, 6, 90);
+    t.state = S_PAUSED;
+    tel_put(&o, &t);
+    t.seq = 7;
+    t.weight = W_100;
+    tel_put(&o, &t);
+    t.seq = 8;
+    t.state = S_RUNNING;
+    tel_put(&o, &t);
+    ack(&o, 0, 1, 1); /* the first active alert: s-1's weight-change */
+    t.seq = 9;
+    tel_put(&o, &t);
+    write_ops("weight-adopt-other-session", &o);
+
+    /* Device clocks: a pump's clock jumps 10 min forward, back, 7 s
+       forward, one message an hour ahead; a queued message; a monitor's
+       low heart rate held for 60 s of device time, with a jump in the
+       middle that must not count. */
+    o.n = 0;
+    vit(&o, 2, 0, 1, 1);
+    tel(&o, 1, 0, 1, 1, 54, 0);
+    static const unsigned clocks[] = {CLK_FWD_10MIN, CLK_STEP,     CLK_BACK_10MIN,
+                                      CLK_FWD_7S,    CLK_ONE_HOUR, CLK_STEP};
+    for (unsigned i = 0; i < 6; i++) {
+        t = tel_default(1, 0, 1, 2 + i, 54);
+        t.clock = clocks[i];
+        t.queued = i == 5;
+        tel_put(&o, &t);
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        v = vit_default(2, 0, 2 + i);
+        v.step = STEP_LONG;
+        v.hr = 1;
+        v.clock = i == 3 ? CLK_FWD_10MIN : CLK_STEP;
+        vit_put(&o, &v);
+        t = tel_default(1, 0, 1, 8 + i, 54);
+        t.step = 0;
+        tel_put(&o, &t);
+    }
+    write_ops("clock-jumps", &o);
+
+    /* Baseline grace: a start without a blood pressure waits 2 min and
+       ticks raise "no baseline"; on another bed the first reading in the
+       grace is critical and stops the pump. */
+    o.n = 0;
+    vit(&o, 0, 0, 1, 0);
+    tel(&o, 0, 0, 1, 1, 54, 0);
+    vit(&o, 1, 1, 1, 0);
+    tel(&o, 1, 1, 1, 1, 54, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        tick(&o, STEP_LONG);
+        vit(&o, 0, 0, 2 + i, 0);
+        tel(&o, 0, 0, 1, 2 + i, 54, 0);
+        tel(&o, 1, 1, 1, 2 + i, 54, 0);
+    }
+    vit(&o, 1, 1, 2, 3);
+    for (unsigned i = 0; i < 8; i++) {
+        tick(&o, STEP_LONG);
+        vit(&o, 0, 0, 6 + i, 0);
+        tel(&o, 0, 0, 1, 6 + i, 54, 0);
+    }
+    write_ops("baseline-grace", &o);
+
+    /* A pump starts on bed 0 without a blood pressure (the bed waits the
+       grace for one), moves to bed 1 and goes idle; bed 0's first reading
+       is critical. Its stop must not reach the pump on bed 1
+       (DG_FUZZ_CORE_STRICT=2: the core sends it). */
+    o.n = 0;
+    vit(&o, 0, 0, 1, 0);
+    tel(&o, 0, 0, 1, 1, 54, 0);
+    tel(&o, 0, 0, 1, 2, 54, 0);
+    tel_idle(&o, 0, 1, 3);
+    vit(&o, 0, 0, 2, 3);
+    tick(&o, 5);
+    tel(&o, 0, 1, 2, 4, 54, 0);
+    write_ops("baseline-moved", &o);
+
+    /* baseline-bp raised naming a pump that left the bed and stopped (no
+       action possible), then pump 1 starts on the bed and is stopped by
+       it: the alert's pump_id must name pump 1, its first target
+       (DG_FUZZ_CORE_STRICT=2: it keeps naming pump 0). */
+    o.n = 0;
+    vit(&o, 2, 0, 1, 0);
+    tel(&o, 0, 0, 1, 1, 54, 0);
+    t = tel_default(0, 2, 1, 2, 54);
+    t.state = S_STOPPED;
+    tel_put(&o, &t);
+    vit(&o, 2, 0, 2, 3);
+    tel(&o, 1, 0, 2, 1, 54, 0);
+    write_ops("pump-id-target", &o);
+
+    /* Permits: a running pump that asks for them gets one a second; a
+       latch withholds them; a pump that does not ask gets none. */
+    o.n = 0;
+    vit(&o, 0, 2, 1, 1);
+    t = tel_default(0, 2, 1, 1, 54);
+    t.permit = 1;
+    tel_put(&o, &t);
+    tel(&o, 1, 2, 2, 1, 54, 0);
+    for (unsigned i = 0; i < 3; i++)
+        tick(&o, 5);
+    t = tel_default(0, 2, 1, 2, 120);
+    t.permit = 1;
+    tel_put(&o, &t);
+    for (unsigned i = 0; i < 3; i++)
+        tick(&o, 5);
+    ack(&o, 0, 1, 1);
+    tick(&o, 5);
+    write_ops("permits", &o);
+
+    /* A pause not honoured: the pump keeps running; the tick after 5 s
+       escalates to a stop; it still runs (paused again under the latch is
+       not needed: a stop is waiting). */
+    o.n = 0;
+    vit(&o, 0, 3, 1, 1);
+    tel(&o, 0, 3, 1, 1, 120, 0);
+    tel(&o, 0, 3, 1, 2, 120, 0);
+    tick(&o, 8);
+    tel(&o, 0, 3, 1, 3, 120, 0);
+    tick(&o, 3);
+    tick(&o, 3);
+    write_ops("command-not-honoured", &o);
+
     /* Injected allocation failures in the core and in a decoder. */
     o.n = 0;
-    op(&o, K_TEL, 0, 1, 1);
-    put(&o, 0); /* fail the first allocation: the pump table */
-    put(&o, 0 | 0u << 2 | 1u << 4 | 1u << 6);
-    put(&o, 0);
-    put(&o, 2);
-    put(&o, 54);
-    put(&o, 0);
+    t = tel_default(0, 0, 1, 1, 54);
+    t.step = 1;
+    t.inject = 1;
+    t.inject_k = 0; /* fail the first allocation: the pump table */
+    tel_put(&o, &t);
     tel(&o, 0, 0, 1, 2, 90, 0);
-    op(&o, K_TEL, 0, 1, 1);
-    put(&o, 0); /* the raise of rate-hard, after rate-soft cleared */
-    put(&o, 0 | 0u << 2 | 1u << 4 | 1u << 6);
-    put(&o, 2);
-    put(&o, 2);
-    put(&o, 120);
+    t = tel_default(0, 0, 1, 3, 120);
+    t.step = 1;
+    t.inject = 1;
+    t.inject_k = 0; /* the raise of rate-hard, after rate-soft */
+    tel_put(&o, &t);
+    tel(&o, 0, 0, 1, 4, 120, 0);
+    op(&o, K_TICK, 0, 1, 8);
     put(&o, 0);
-    tel(&o, 0, 0, 1, 3, 120, 0);
     write_ops("oom", &o);
 
     /* The first raise of a pump's rate alert fails (the bed's alert table). */
     o.n = 0;
     tel(&o, 1, 1, 1, 1, 54, 0);
-    op(&o, K_TEL, 0, 1, 4);
-    put(&o, 0); /* fail the first allocation */
-    put(&o, 1 | 1u << 2 | 1u << 4 | 1u << 6);
-    put(&o, 1);
-    put(&o, 2);
-    put(&o, 120);
-    put(&o, 0);
-    tel(&o, 1, 1, 1, 2, 120, 0);
+    t = tel_default(1, 1, 1, 2, 120);
+    t.inject = 1;
+    t.inject_k = 0;
+    tel_put(&o, &t);
     tel(&o, 1, 1, 1, 3, 120, 0);
+    tel(&o, 1, 1, 1, 4, 120, 0);
     write_ops("oom-first-raise", &o);
+
+    /* A jumped clock on a message refused for memory, then redelivered. */
+    o.n = 0;
+    vit(&o, 0, 1, 1, 1);
+    tel(&o, 2, 1, 1, 1, 54, 0);
+    t = tel_default(2, 1, 1, 2, 120);
+    t.clock = CLK_FWD_10MIN;
+    t.inject = 1;
+    t.inject_k = 2;
+    tel_put(&o, &t);
+    v = vit_default(0, 1, 2);
+    v.hr = 1;
+    vit_put(&o, &v);
+    op(&o, K_VIT, 0, 1, STEP_LONG);
+    put(&o, 1);
+    v = vit_default(0, 1, 3);
+    v.hr = 1;
+    v.clock = CLK_FWD_10MIN;
+    put(&o, v.mon | v.bed << 2 | v.present << 4 | 1u << 7);
+    put(&o, v.seq - 1);
+    put(&o, v.hr);
+    put(&o, trust(0, v.clock, 0));
+    write_ops("oom-jump", &o);
 
     /* Real protobuf: telemetry over hard, vitals, an ack by id. */
     Dosegate__V1__PumpTelemetry m;
@@ -377,17 +754,18 @@ static void core_seeds(void)
     m.seq = 3;
     m.rate_ml_per_h = p.rate_ml_per_h = 120;
     pb(&o, K_TEL, 0, &m.base);
-    Dosegate__V1__VitalsSample v = DOSEGATE__V1__VITALS_SAMPLE__INIT;
+    Dosegate__V1__VitalsSample vs = DOSEGATE__V1__VITALS_SAMPLE__INIT;
     Dosegate__V1__Measurement hr = DOSEGATE__V1__MEASUREMENT__INIT;
     hr.value = 72;
     hr.valid = 1;
-    v.schema_version = 1;
-    v.monitor_id = "mon-1";
-    v.seq = 1;
-    v.device_time_ms = T_2026;
-    v.bed_id = "bed-3";
-    v.heart_rate_bpm = &hr;
-    pb(&o, K_VIT, 0, &v.base);
+    vs.schema_version = 1;
+    vs.monitor_id = "mon-1";
+    vs.incarnation = 0x5eed00000001ULL;
+    vs.seq = 1;
+    vs.device_time_ms = T_2026;
+    vs.bed_id = "bed-3";
+    vs.heart_rate_bpm = &hr;
+    pb(&o, K_VIT, 0, &vs.base);
     Dosegate__V1__AlertAck a = DOSEGATE__V1__ALERT_ACK__INIT;
     a.schema_version = 1;
     a.alert_id = "fz-a2"; /* fuzz_core's id prefix; a1 was rate-soft */
@@ -399,6 +777,13 @@ static void core_seeds(void)
     telemetry(&m, &p);
     m.seq = 4;
     pb(&o, K_TEL, 1, &m.base);
+    telemetry(&m, &p);
+    m.incarnation = 0x5eed00000008ULL;
+    m.seq = 1;
+    pb(&o, K_TEL, 0, &m.base); /* a reboot */
+    telemetry(&m, &p);
+    m.seq = 5; /* the incarnation it left: stale */
+    pb(&o, K_TEL, 0, &m.base);
     write_ops("protobuf", &o);
 }
 
