@@ -171,10 +171,12 @@ static bool has_target(const struct dg_alert *a, const char *pump_id)
     return false;
 }
 
+/* pump_id is the first target once there is one (before that it only names
+   the pump the alert concerns, which may since have left the bed). */
 static void add_target(struct dg_alert *a, const char *pump_id)
 {
-    if (!a->pump_id[0]) dg_copy_str(a->pump_id, sizeof a->pump_id, pump_id);
     if (has_target(a, pump_id) || a->n_targets == DG_TARGETS_MAX) return;
+    if (a->n_targets == 0) dg_copy_str(a->pump_id, sizeof a->pump_id, pump_id);
     dg_copy_str(a->targets[a->n_targets++], DG_ID_MAX, pump_id);
 }
 
@@ -496,10 +498,15 @@ int dg_alert_ack(dg_core *c, const struct dg_ack *ack, struct dg_now now)
             else if (strcmp(p->pending.alert_id, alert_id) == 0)
                 dg_copy_str(p->pending.alert_id, sizeof p->pending.alert_id, h->alert_id);
         }
-        /* A reset weight change: the clinician confirms the new weight. */
+        /* A reset weight change of the pump's current session: the
+           clinician confirms the new weight (a reset of an earlier session's
+           says nothing about this one's). */
         if (strcmp(condition, "weight-change") == 0) {
             struct dg_pump *p = dg_pump_find(c, source);
-            if (p) p->weight_adopt = true;
+            if (p && strcmp(p->weight_alert_id, alert_id) == 0) {
+                p->weight_adopt = true;
+                p->weight_alert_id[0] = '\0';
+            }
         }
         return 0;
     }

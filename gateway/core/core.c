@@ -134,6 +134,9 @@ static struct dg_bed *pump_join(dg_core *c, struct dg_pump *p, const char *bed_i
             dg_audit_emit(c, "pump.moved", "U", DG_OUTCOME_SUCCESS, DG_PART_DEVICE, p->id, "pump",
                           p->id, detail);
             release_sources(c, old, p->id, now);
+            /* A start that waited for a baseline there is not waiting any more. */
+            if (old->baseline_due_clin_ms && strcmp(old->baseline_pump, p->id) == 0)
+                old->baseline_due_clin_ms = 0;
         }
     }
     if (!member || moved) b->n_pumps++;
@@ -188,6 +191,7 @@ static void session_reset(struct dg_pump *p, const struct dg_telemetry *t)
     p->start_device_ms = p->end_device_ms = p->start_clin_ms = 0;
     p->trusted_weight_kg = 0;
     p->weight_adopt = false;
+    p->weight_alert_id[0] = '\0';
     p->integrated_mg = 0;
     p->integ_device_ms = 0;
     p->integ_rate_mg_per_h = 0;
@@ -268,7 +272,10 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
                         now);
         return -DG_EDUP;
     }
-    dg_clock_judge(c, &p->clock, t->device_time_ms, t->recv_mono_ms ? t->recv_mono_ms : now.mono_ms,
+    /* Judged on a copy: the device's clock is recorded only if the message
+       is processed, so a redelivery after -DG_ENOMEM is judged the same. */
+    struct dg_devclock clock = p->clock;
+    dg_clock_judge(c, &clock, t->device_time_ms, t->recv_mono_ms ? t->recv_mono_ms : now.mono_ms,
                    &tr);
     c->note.jump_ms = tr.jump_ms;
 
@@ -284,8 +291,8 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
 
     int rc = check_skew(c, b, p->id, &p->skew_checked, t->device_time_ms, now);
     if (rc == 0)
-        rc = dg_trust_report(c, b, "pump", p->id, &p->clock, t->incarnation, t->seq, &p->seq, &tr,
-                             now);
+        rc =
+            dg_trust_report(c, b, "pump", p->id, &clock, t->incarnation, t->seq, &p->seq, &tr, now);
     integrate(p, t, &tr);
 
     if (running && !p->started) {
@@ -327,6 +334,7 @@ int dg_core_telemetry(dg_core *c, const struct dg_telemetry *t, struct dg_now no
     if (rc != 0) return rc; /* not recorded: a redelivery is processed again */
     p->last = *t;
     p->have_last = true;
+    p->clock = clock;
     dg_seq_commit(&p->seq, t->incarnation, t->seq);
     return 0;
 }
@@ -352,7 +360,8 @@ int dg_core_vitals(dg_core *c, const struct dg_vitals *v, struct dg_now now)
                         now);
         return -DG_EDUP;
     }
-    dg_clock_judge(c, &m->clock, v->device_time_ms, v->recv_mono_ms ? v->recv_mono_ms : now.mono_ms,
+    struct dg_devclock clock = m->clock; /* recorded only if processed, as above */
+    dg_clock_judge(c, &clock, v->device_time_ms, v->recv_mono_ms ? v->recv_mono_ms : now.mono_ms,
                    &tr);
     c->note.jump_ms = tr.jump_ms;
     struct dg_bed *b = monitor_join(c, m, v->bed_id, now);
@@ -361,8 +370,8 @@ int dg_core_vitals(dg_core *c, const struct dg_vitals *v, struct dg_now now)
 
     int rc = check_skew(c, b, m->id, &m->skew_checked, v->device_time_ms, now);
     if (rc == 0)
-        rc = dg_trust_report(c, b, "monitor", m->id, &m->clock, v->incarnation, v->seq, &m->seq,
-                             &tr, now);
+        rc = dg_trust_report(c, b, "monitor", m->id, &clock, v->incarnation, v->seq, &m->seq, &tr,
+                             now);
     if (usable(&v->heart_rate_bpm) || usable(&v->spo2_pct)) {
         m->last_continuous_mono_ms = now.mono_ms;
         if (rc == 0) rc = dg_alert_set(c, b, "vitals-silent", m->id, NULL, now);
@@ -391,6 +400,7 @@ int dg_core_vitals(dg_core *c, const struct dg_vitals *v, struct dg_now now)
     if (rc != 0) return rc; /* not recorded: a redelivery is processed again */
     m->last = *v;
     m->have_last = true;
+    m->clock = clock;
     dg_seq_commit(&m->seq, v->incarnation, v->seq);
     return 0;
 }

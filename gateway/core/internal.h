@@ -107,6 +107,7 @@ struct dg_pump {
        until a clinician resets a weight-change alert (weight_adopt). */
     double trusted_weight_kg;
     bool weight_adopt;
+    char weight_alert_id[DG_ID_MAX]; /* this session's weight-change alert, if any */
     /* The gateway's own integration of rate x time (device timeline). */
     double integrated_mg;
     uint64_t integ_device_ms; /* time of the last sample integrated; 0 = none */
@@ -158,8 +159,9 @@ struct dg_bed {
        one within the grace after a start without one. */
     bool have_baseline;
     struct dg_nibp baseline;
-    uint64_t baseline_due_clin_ms; /* waiting for a baseline until then; 0 = not */
-    char baseline_pump[DG_ID_MAX]; /* the pump whose start waits for it */
+    uint64_t baseline_due_clin_ms;    /* waiting for a baseline until then; 0 = not */
+    char baseline_pump[DG_ID_MAX];    /* the pump whose start waits for it ... */
+    char baseline_session[DG_ID_MAX]; /* ... in this session */
     char baseline_patient[DG_ID_MAX];
 
     /* Vitals rules apply while a pump runs on the bed, and until this

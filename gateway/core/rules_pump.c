@@ -552,6 +552,10 @@ static void rule_weight_change(struct eval *x)
     struct dg_finding f = finding(x, DG_KIND_TECHNICAL, DG_PRIO_HIGH, DG_ACTION_PAUSE, w, trusted,
                                   "kg", "program.patient_weight_kg", msg);
     set(x, "weight-change", &f);
+    /* Remember which alert speaks for this session: only its reset adopts
+       the new weight. */
+    const struct dg_alert *a = dg_alert_find(x->b, "weight-change", x->p->id);
+    if (a) dg_copy_str(x->p->weight_alert_id, sizeof x->p->weight_alert_id, a->alert_id);
 }
 
 /* ------------------------------------------------------------ entry */

@@ -442,6 +442,7 @@ int dg_rules_baseline(dg_core *c, struct dg_bed *b, struct dg_pump *p, const str
             /* Wait for one: the first reading in the grace is the baseline. */
             b->baseline_due_clin_ms = clin_ms + (uint64_t)(vr->baseline_grace_min * 60000.0);
             dg_copy_str(b->baseline_pump, sizeof b->baseline_pump, p->id);
+            dg_copy_str(b->baseline_session, sizeof b->baseline_session, t->session_id);
             dg_copy_str(b->baseline_patient, sizeof b->baseline_patient, t->patient_ref);
             return dg_alert_set(c, b, "baseline-bp", b->id, NULL, now);
         }
@@ -453,20 +454,33 @@ int dg_rules_baseline(dg_core *c, struct dg_bed *b, struct dg_pump *p, const str
     return judge_baseline(c, b, n, p, p->id, t->patient_ref, t->device_time_ms, now);
 }
 
+/* Is the pump whose start waits for a baseline on b still that start's
+   pump: on this bed, in that session? NULL if not. */
+static struct dg_pump *baseline_waiter(dg_core *c, const struct dg_bed *b)
+{
+    struct dg_pump *p = dg_pump_find(c, b->baseline_pump);
+    if (!p || strcmp(p->bed_id, b->id) != 0 || strcmp(p->session_id, b->baseline_session) != 0)
+        return NULL;
+    return p;
+}
+
 int dg_rules_baseline_late(dg_core *c, struct dg_bed *b, const char *monitor_id, uint64_t device_ms,
                            struct dg_now now)
 {
     (void)monitor_id;
     const struct dg_nibp *n = &b->nibp[b->n_nibp - 1];
+    b->baseline_due_clin_ms = 0;
+    struct dg_pump *p = baseline_waiter(c, b);
+    if (!p) return 0; /* that start is over, or its pump has left the bed */
     b->have_baseline = true;
     b->baseline = *n;
-    b->baseline_due_clin_ms = 0;
-    struct dg_pump *p = dg_pump_find(c, b->baseline_pump);
-    return judge_baseline(c, b, n, p, b->baseline_pump, b->baseline_patient, device_ms, now);
+    return judge_baseline(c, b, n, p, p->id, b->baseline_patient, device_ms, now);
 }
 
 int dg_rules_baseline_missing(dg_core *c, struct dg_bed *b, struct dg_now now)
 {
     b->baseline_due_clin_ms = 0;
-    return judge_baseline(c, b, NULL, NULL, b->baseline_pump, b->baseline_patient, 0, now);
+    struct dg_pump *p = baseline_waiter(c, b);
+    if (!p) return 0;
+    return judge_baseline(c, b, NULL, p, p->id, b->baseline_patient, 0, now);
 }

@@ -35,7 +35,7 @@
  *     that requested an action is latched, stays latched, and clears only
  *     inside an ack with reset; targets: at most DG_TARGETS_MAX, unique,
  *     pumps that sent telemetry, never dropped while the alert lives,
- *     named by pump_id (the first of them: DG_FUZZ_CORE_STRICT=2); a
+ *     named by pump_id (the first of them); a
  *     latched alert has one; resumes count up one per telemetry call, and
  *     an alert a held pump resumed under twice asks for a stop;
  *   - each ActiveAlarms snapshot lists exactly the bed's alerts raised and
@@ -50,7 +50,7 @@
  *     PAUSE after a STOP, at most one PERMIT; an ack sends none; a
  *     telemetry's commands go to its own pump; a vitals sample's go only to
  *     pumps on its bed or already held by the alert (for the baseline's
- *     stop: DG_FUZZ_CORE_STRICT=2); a vital-sign (bed-wide)
+ *     stop); a vital-sign (bed-wide)
  *     action goes to a pump whose latest telemetry said RUNNING on that bed,
  *     or one the alert already held (running anywhere, or paused, for a
  *     stop), and at its raise or escalation reaches every pump running on
@@ -146,42 +146,22 @@ static void check(int ok, const char *what)
  * Without them, a device refused with -DG_ENOMEM is not redelivered and the
  * mirror stops judging what it cannot know about it.
  *
- * DG_FUZZ_CORE_STRICT=2 also checks documented promises the core does not
- * keep yet, so that the default run (scripts/test) stays green until they
- * are fixed (each with its seed):
+ * The strict checks also hold the core to promises this harness found it
+ * breaking (each fixed, each with its seed, each a regression test in
+ * tests/unit/test_devices.c):
  *   - core.h / trust.c (seed oom-jump): a message refused with -DG_ENOMEM is
- *     not recorded, so its redelivery is judged as the message was: the
- *     same clock jump (note.jump_ms), so the jumped step satisfies no
- *     condition delay. The core records the device's clock before it knows
- *     the message will be processed: the redelivery's step is then 0, not a
- *     jump, and a warning whose delay the jump "covered" is raised at once.
+ *     not recorded, its device's clock included, so its redelivery is judged
+ *     as the message was: the same clock jump, satisfying no condition delay;
  *   - docs/rules.md "Beds: membership" (seed baseline-moved): a vitals
- *     sample's actions reach only pumps of its bed. A pump that starts
- *     without a baseline leaves the bed waiting vitals.baseline_grace_min for
- *     one (rules_vitals.c); the wait names the pump and is not given up when
- *     the pump moves to another bed or its session ends, so a critical
- *     first NIBP on the old bed stops (and latches, so holds) a pump that is
- *     now idle or running on another bed for another patient.
- *   - types.h, docs/rules.md "Beds: membership" (seed pump-id-target):
- *     alert.pump_id is the first of the alert's targets. It is fixed at the
- *     raise (the finding's pump, or the first pump running on the bed) and
- *     never follows the targets: an alert raised naming a pump it could not
- *     act on (baseline-bp naming a pump that left the bed, or a bed-wide
- *     warning raised while another pump ran) and whose action later reaches
- *     another pump keeps naming the first one.
+ *     sample's actions reach only pumps of its bed; a start's wait for a
+ *     baseline ends when its pump leaves the bed or its session ends;
+ *   - types.h (seed pump-id-target): alert.pump_id is the first of the
+ *     alert's targets once it has any;
  *   - docs/rules.md "Programs: checked on every change" (seed
- *     weight-adopt-other-session): the rate and dose rules keep the weight
- *     the session started with until a clinician resets the weight-change
- *     alert of that edit. The core adopts the program's weight when any
- *     weight-change alert of the pump is reset: resetting one still latched
- *     from an earlier session (on another bed, maybe for another patient)
- *     makes the current session adopt its own unconfirmed edit while that
- *     edit's alert is still latched (the rate is then judged, and the
- *     patient's dose recorded, with the unconfirmed weight). By default the
- *     mirror stops judging that session's weight instead.
+ *     weight-adopt-other-session): only the reset of the weight-change alert
+ *     of the pump's current session adopts the program's weight.
  */
 static bool strict;
-static bool pending_fixes; /* DG_FUZZ_CORE_STRICT=2 */
 
 /* DG_FUZZ_CORE_TRACE=1 prints every call and output on stderr (to read a
    crash input: fuzz_core -runs=1 FILE). */
@@ -225,7 +205,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     add_drug("midazolam", "", 0.1, 0, DG_ACTION_PAUSE);
     const char *e = getenv("DG_FUZZ_CORE_STRICT");
     strict = !(e && e[0] == '0');
-    pending_fixes = e && e[0] == '2';
     e = getenv("DG_FUZZ_CORE_TRACE");
     trace = e && e[0] == '1';
     e = getenv("DG_FUZZ_CORE_OOM");
@@ -285,8 +264,8 @@ struct mirror_pump {
     bool started;
     double trusted_kg;
     bool adopt; /* a weight-change alert of it was reset: adopt at the next telemetry */
-    /* The trusted weight is known (false after the reset of a weight-change
-       alert of another session: see DG_FUZZ_CORE_STRICT=2). */
+    /* The trusted weight is known (false only without strict checks, after
+       the reset of a weight-change alert of another session). */
     bool weight_known;
     /* The weight-change alerts this session's edits are on. */
     size_t n_wc;
@@ -705,7 +684,7 @@ static void end_call(void)
         if (m.in_call == CALL_TELEMETRY)
             check(strcmp(cmd->pump_id, m.tel->pump_id) == 0,
                   "a telemetry's commands go to its own pump");
-        if (m.in_call == CALL_VITALS && (a->bed_wide || pending_fixes)) {
+        if (m.in_call == CALL_VITALS && (a->bed_wide || strict)) {
             const struct mirror_pump *p = known_pump(cmd->pump_id);
             bool held_before = a->target_call[ti] < m.call_no;
             check(!p || held_before || strcmp(p->bed, m.vit->bed_id) == 0,
@@ -767,7 +746,7 @@ static void check_alert_struct(const struct dg_alert *a)
             check(strcmp(a->targets[i], a->targets[j]) != 0, "an alert lists a target once");
     }
     check(a->n_targets == 0 || a->pump_id[0], "an alert that holds a pump names one");
-    check(!pending_fixes || a->n_targets == 0 || strcmp(a->pump_id, a->targets[0]) == 0,
+    check(!strict || a->n_targets == 0 || strcmp(a->pump_id, a->targets[0]) == 0,
           "alert.pump_id is the first target");
     check(!a->latched || a->n_targets > 0, "a latched alert holds a pump");
     check(a->resumes < 2 || a->action == DG_ACTION_STOP,
@@ -1441,7 +1420,7 @@ static void feed_telemetry(dg_core *core, const struct dg_telemetry *t, struct d
     if (rc == -DG_ENOMEM) {
         check(injected, "telemetry -DG_ENOMEM only under injected failure");
         m.any_oom = true;
-        if (!pending_fixes) {
+        if (!strict) {
             /* The core may have judged and recorded its time (see strict). */
             p->clock.known = false;
             vd.jump_known = false;
@@ -1543,7 +1522,7 @@ static void feed_vitals(dg_core *core, const struct dg_vitals *v, struct dg_now 
     if (rc == -DG_ENOMEM) {
         check(injected, "vitals -DG_ENOMEM only under injected failure");
         m.any_oom = true;
-        if (!pending_fixes) {
+        if (!strict) {
             mo->clock.known = false;
             vd.jump_known = false;
         }
@@ -1607,16 +1586,15 @@ static void feed_ack(dg_core *core, const struct dg_ack *k, struct dg_now now)
         }
         /* A reset weight change: "the clinician confirms the new weight",
            adopted at the pump's next telemetry, for the session whose edit
-           the alert is about. The core also adopts when the alert is one
-           of an earlier session (still latched): then the mirror no longer
-           knows the weight the session trusts, unless strict=2. */
+           the alert is about; the reset of an earlier session's alert
+           (still latched) adopts nothing. */
         if (strcmp(c->condition, "weight-change") == 0) {
             struct mirror_pump *p = pump_find(c->source);
             bool ours = false;
             for (size_t w = 0; p && w < p->n_wc && !ours; w++)
                 ours = strcmp(p->wc_ids[w], c->id) == 0;
             if (p && p->seq.have && ours) p->adopt = true;
-            if (p && p->seq.have && !ours && !pending_fixes) p->weight_known = false;
+            if (p && p->seq.have && !ours && !strict) p->weight_known = false;
         }
     }
     end_call();

@@ -741,6 +741,141 @@ static void baseline_grace_edges(void **state)
                         "vitals.baseline.warn_sys_mmhg");
 }
 
+/* ------------------------------------------------------------ found by fuzz_core */
+
+/* A start's wait for a baseline ends when its pump leaves the bed: a
+   critical reading on the old bed then stops nobody (seed baseline-moved). */
+static void baseline_wait_ends_when_the_pump_leaves(void **state)
+{
+    struct fx *f = *state;
+    struct dev p = pump_dev("pump-1", "bed-1"), m = monitor_dev("monitor-1", "bed-1");
+    assert_int_equal(send_vit(f, &m, 72, 98), 0);
+    assert_int_equal(send_tele(f, &p, DG_PUMP_PROGRAMMED, 0), 0);
+    fx_advance(f, 1000);
+    assert_int_equal(send_tele(f, &p, DG_PUMP_RUNNING, 0.75), 0);
+    fx_advance(f, 1000);
+    p.bed = "bed-2";
+    assert_int_equal(send_tele(f, &p, DG_PUMP_RUNNING, 0.75), 0);
+    fx_advance(f, 1000);
+    assert_int_equal(send_nibp(f, &m, 190, 115), 0);
+    assert_int_equal(fx_cmds(f, "pump-1", DG_CMD_STOP), 0);
+    assert_int_equal(fx_count(f, "baseline-bp", 0), 0);
+    /* ... and when its session ends (a new one on the same bed) */
+    struct dev q = pump_dev("pump-2", "bed-3"), m3 = monitor_dev("monitor-3", "bed-3");
+    q.inc = 0x800;
+    m3.inc = 0x801;
+    assert_int_equal(send_vit(f, &m3, 72, 98), 0);
+    assert_int_equal(send_tele(f, &q, DG_PUMP_PROGRAMMED, 0), 0);
+    fx_advance(f, 1000);
+    assert_int_equal(send_tele(f, &q, DG_PUMP_RUNNING, 0.75), 0);
+    fx_advance(f, 1000);
+    q.session = "s-next";
+    assert_int_equal(send_tele(f, &q, DG_PUMP_IDLE, 0), 0);
+    assert_int_equal(send_nibp(f, &m3, 190, 115), 0);
+    assert_int_equal(fx_cmds(f, "pump-2", DG_CMD_STOP), 0);
+}
+
+/* Only the reset of the current session's weight-change alert adopts the
+   edited weight; the reset of an earlier session's (still latched) adopts
+   nothing (seed weight-adopt-other-session). */
+static void weight_reset_of_another_session_adopts_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct dev p = pump_dev("pump-1", "bed-1"), m = monitor_dev("monitor-1", "bed-1");
+    start(f, &p, &m);
+    fx_advance(f, 1000);
+    p.weight_kg = 100; /* session s-1: an edit, alert A (latched) */
+    assert_int_equal(send_tele(f, &p, DG_PUMP_RUNNING, 0.75), 0);
+    char a_id[DG_ID_MAX];
+    snprintf(a_id, sizeof a_id, "%s", last_of(f, "weight-change", NULL)->alert_id);
+    /* session s-2 on bed-2, 70 kg, then an edit to 100 kg: alert B */
+    struct dev m2 = monitor_dev("monitor-2", "bed-2");
+    m2.inc = 0x300;
+    p.bed = "bed-2";
+    p.session = "s-2";
+    p.weight_kg = 70;
+    assert_int_equal(send_nibp(f, &m2, 120, 78), 0);
+    assert_int_equal(send_tele(f, &p, DG_PUMP_PROGRAMMED, 0), 0);
+    fx_advance(f, 1000);
+    assert_int_equal(send_tele(f, &p, DG_PUMP_RUNNING, 0.75), 0);
+    fx_advance(f, 1000);
+    struct dg_telemetry t = tele(f, &p, DG_PUMP_RUNNING, 0.75);
+    t.program.patient_weight_kg = 100;
+    t.rate_ml_per_h = 90; /* 1.29 mg/kg/h for 70 kg (soft), 0.9 for 100 */
+    assert_int_equal(fx_send_tele(f, &t), 0);
+    assert_true(active(f, "bed-2", "weight-change", "pump-1"));
+    assert_true(active(f, "bed-2", "rate", "pump-1"));
+    char b_id[DG_ID_MAX];
+    snprintf(b_id, sizeof b_id, "%s", last_of(f, "weight-change", NULL)->alert_id);
+    assert_string_not_equal(a_id, b_id);
+    ack_reset(f, a_id, "a1");
+    fx_advance(f, 1000);
+    t = tele(f, &p, DG_PUMP_RUNNING, 0.75);
+    t.program.patient_weight_kg = 100;
+    t.rate_ml_per_h = 90;
+    assert_int_equal(fx_send_tele(f, &t), 0);
+    assert_true(active(f, "bed-2", "rate", "pump-1")); /* still judged for 70 kg */
+    ack_reset(f, b_id, "a2");
+    fx_advance(f, 1000);
+    t = tele(f, &p, DG_PUMP_RUNNING, 0.75);
+    t.program.patient_weight_kg = 100;
+    t.rate_ml_per_h = 90;
+    assert_int_equal(fx_send_tele(f, &t), 0);
+    assert_false(active(f, "bed-2", "rate", "pump-1")); /* 100 kg adopted: 0.9 */
+}
+
+/* A message refused for memory is not recorded, its device's clock
+   included: the redelivery is judged the same jump, and the jump satisfies
+   no condition delay (seed oom-jump). */
+static void refused_message_keeps_its_clock_jump(void **state)
+{
+    struct fx *f = *state;
+    struct dev p = pump_dev("pump-1", "bed-1"), m = monitor_dev("monitor-1", "bed-1");
+    start(f, &p, &m);
+    for (int s = 0; s < 15; s++) {
+        assert_int_equal(send_vit(f, &m, 130, 98), 0);
+        fx_advance(f, 1000);
+    }
+    m.clock_off_ms = (int64_t)(10 * MIN_MS);
+    struct dg_vitals v = vit(f, &m);
+    v.heart_rate_bpm.value = 130;
+    dg_alloc_fail_after(1); /* the clock-jump advisory cannot be allocated */
+    assert_int_equal(fx_send_vitals(f, &v), -DG_ENOMEM);
+    dg_alloc_fail_after(0);
+    assert_int_equal(fx_send_vitals(f, &v), 0);
+    assert_true(dg_core_note(f->core)->jump_ms > 0);
+    assert_false(active(f, "bed-1", "heart-rate", "monitor-1"));
+}
+
+/* alert.pump_id is the alert's first target once it has one: a baseline
+   alert raised naming a pump that then left, whose stop reaches the next
+   pump, names that pump (seed pump-id-target). */
+static void alert_pump_is_its_first_target(void **state)
+{
+    struct fx *f = *state;
+    struct dev p = pump_dev("pump-1", "bed-1"), m = monitor_dev("monitor-1", "bed-1");
+    assert_int_equal(send_nibp(f, &m, 150, 95), 0);
+    assert_int_equal(send_tele(f, &p, DG_PUMP_PROGRAMMED, 0), 0);
+    assert_string_equal(last_of(f, "baseline-bp", NULL)->pump_id, "pump-1");
+    fx_advance(f, 1000);
+    p.bed = "bed-9";
+    assert_int_equal(send_tele(f, &p, DG_PUMP_PROGRAMMED, 0), 0);
+    struct dev q = pump_dev("pump-2", "bed-1");
+    q.inc = 0x600;
+    q.session = "s-q";
+    fx_advance(f, 1000);
+    assert_int_equal(send_tele(f, &q, DG_PUMP_PROGRAMMED, 0), 0);
+    assert_string_equal(last_of(f, "baseline-bp", NULL)->pump_id, "pump-1");
+    fx_advance(f, 1000);
+    assert_int_equal(send_nibp(f, &m, 190, 115), 0);
+    assert_int_equal(send_tele(f, &q, DG_PUMP_PROGRAMMED, 0), 0);
+    assert_int_equal(fx_cmds(f, "pump-2", DG_CMD_STOP), 1);
+    const struct dg_alert *a = last_of(f, "baseline-bp", NULL);
+    assert_int_equal(a->n_targets, 1);
+    assert_string_equal(a->targets[0], "pump-2");
+    assert_string_equal(a->pump_id, "pump-2");
+}
+
 /* ------------------------------------------------------------ permits and fields */
 
 /* Permits go only to running pumps that say they need them, carry a
@@ -818,6 +953,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(second_latch_keeps_its_command, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(late_baseline_is_judged, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(baseline_grace_edges, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(baseline_wait_ends_when_the_pump_leaves, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(weight_reset_of_another_session_adopts_nothing, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(refused_message_keeps_its_clock_jump, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(alert_pump_is_its_first_target, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(permits_only_when_required, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(two_warnings_has_patient_and_time, fx_setup, fx_teardown),
     };
