@@ -137,6 +137,9 @@ int dg_core_gateway_alert(dg_core *core, const char *condition, const char *sour
  * or layout or a damaged one (core unchanged), -DG_ENOMEM.
  */
 int dg_core_save(const dg_core *core, uint8_t **out, size_t *len);
+/* The gateway wall clock (UTC ms) when the state dg_core_load() read was
+   saved: how long the gateway was away, for a restart. 0 = no state loaded. */
+uint64_t dg_core_saved_wall_ms(const dg_core *core);
 int dg_core_load(dg_core *core, const uint8_t *blob, size_t len, struct dg_now now);
 
 #endif

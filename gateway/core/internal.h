@@ -193,7 +193,8 @@ struct dg_core {
        never goes back, also across restarts (persist.c). */
     bool tl_have;
     uint64_t tl_anchor_clin_ms, tl_anchor_mono_ms;
-    struct dg_now last_now; /* the latest time the core was called with */
+    struct dg_now last_now;  /* the latest time the core was called with */
+    uint64_t loaded_wall_ms; /* wall clock of the saved state it was loaded from; 0 = none */
     uint64_t next_alert, next_command, event_seq;
     struct dg_core_stats counters; /* the counting part of dg_core_stats */
     struct dg_input_note note;

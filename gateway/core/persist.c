@@ -159,6 +159,7 @@ static uint64_t if_set(uint64_t t, uint64_t now)
 static void rebase(dg_core *c, const struct header *h, struct dg_now now)
 {
     c->last_now = now;
+    c->loaded_wall_ms = h->tl_wall_ms;
     c->tl_have = h->tl_have != 0;
     if (c->tl_have) {
         uint64_t clin = h->tl_clin_ms;
@@ -191,6 +192,11 @@ static void rebase(dg_core *c, const struct header *h, struct dg_now now)
         for (size_t j = 0; j < b->n_alerts; j++)
             b->alerts[j]->last_step_mono_ms = now.mono_ms;
     }
+}
+
+uint64_t dg_core_saved_wall_ms(const dg_core *c)
+{
+    return c->loaded_wall_ms;
 }
 
 int dg_core_load(dg_core *c, const uint8_t *blob, size_t len, struct dg_now now)

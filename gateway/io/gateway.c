@@ -42,6 +42,7 @@
 #include "identity.h"
 #include "link.h"
 #include "log.h"
+#include "storehealth.h"
 #include "store.h"
 #include "throttle.h"
 #include "util.h"
@@ -61,10 +62,17 @@ struct gw {
     dg_store *store;
     dg_courier *courier;
     dg_throttle *throttle; /* token bucket per device (flood) */
+    /* Since when the device link is down (monotonic ms; 0 = up), and the
+       wall clock of the saved state at start: how long devices' messages
+       queued at the broker for us, so their burst on return is not a flood. */
+    uint64_t device_down_mono_ms;
+    uint64_t start_away_ms;
     uv_prepare_t turn_end;
-    int dirty;         /* core or audit chain changed this turn */
-    int store_failing; /* the state-store alert is up */
+    int dirty;                       /* core or audit chain changed this turn */
+    int store_failing;               /* the state-store alert is up */
+    enum dg_store_cause store_cause; /* what raised it (storehealth.h) */
     uint64_t store_errors;
+    struct dg_store_turn turn; /* what this loop turn did with the store */
     dg_link *device, *clinic;
     int links_open;
     uv_signal_t sigint, sigterm;
@@ -123,7 +131,10 @@ static void publish(struct gw *g, dg_link *link, const char *topic, uint8_t *buf
     int rc =
         dg_courier_send(g->courier, kinds[kind], dg_link_name(link), topic, buf, len, retained);
     dg_free(buf);
-    if (rc != 0) store_problem(g, rc, "outbox");
+    if (rc != 0)
+        store_problem(g, rc, "outbox");
+    else
+        g->turn.outbox_stored = true;
 }
 
 static void topic_for(struct gw *g, char *buf, enum dg_topic_kind kind, const char *id)
@@ -446,7 +457,8 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
     /* Flood: each device gets its token bucket before anything is decoded. */
     if ((kind == DG_TOPIC_TELEMETRY || kind == DG_TOPIC_VITALS) && g->throttle) {
         int edge = 0;
-        int pass = dg_throttle_take(g->throttle, id, now.mono_ms, &edge);
+        uint64_t recv_ms = dg_link_message_mono_ms(link);
+        int pass = dg_throttle_take(g->throttle, id, recv_ms ? recv_ms : now.mono_ms, &edge);
         char detail[DG_TEXT_MAX];
         if (edge > 0) {
             snprintf(detail, sizeof detail,
@@ -555,8 +567,15 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
 static void store_problem(struct gw *g, int rc, const char *what)
 {
     g->store_errors++;
+    g->turn.errors++;
     if (g->store_failing) return;
     g->store_failing = 1; /* first: raising the alert publishes, which may fail again */
+    /* What must be stored again before the alert may clear (storehealth.h):
+       a failed turn is the disk's doing whatever was being stored. */
+    g->store_cause = g->store && dg_store_turn_error(g->store) ? DG_STORE_CAUSE_TURN
+                     : strcmp(what, "outbox") == 0             ? DG_STORE_CAUSE_OUTBOX
+                     : strcmp(what, "state") == 0              ? DG_STORE_CAUSE_STATE
+                                                               : DG_STORE_CAUSE_TURN;
     char msg[DG_TEXT_MAX];
     snprintf(msg, sizeof msg, "state store failing (%s: %s): %s; messages go out undurably", what,
              dg_strerror(rc), g->store ? dg_store_errmsg(g->store) : "");
@@ -578,7 +597,10 @@ static void save_state(struct gw *g)
     if (rc == 0) rc = dg_store_put(g->store, "core", blob, len);
     dg_free(blob);
     if (rc == 0) rc = dg_store_put(g->store, "audit", &g->chain, sizeof g->chain);
-    if (rc != 0) store_problem(g, rc, "state");
+    if (rc != 0)
+        store_problem(g, rc, "state");
+    else
+        g->turn.state_saved = true;
 }
 
 /* The end of a loop turn (uv_prepare runs before the loop waits): save what
@@ -591,12 +613,17 @@ static void on_turn_end(uv_prepare_t *h)
         g->dirty = 0;
         save_state(g);
     }
-    uint64_t errors = g->store_errors;
     int rc = dg_courier_end_turn(g->courier);
-    if (rc != 0) {
-        store_problem(g, rc, "commit");
-    } else if (g->store_failing && errors == g->store_errors && !dg_store_turn_error(g->store)) {
-        /* A clean turn again: the store works. */
+    if (rc != 0) store_problem(g, rc, "commit");
+    struct dg_store_turn turn = g->turn;
+    memset(&g->turn, 0, sizeof g->turn);
+    if (rc == 0 && dg_store_turn_error(g->store)) turn.errors++;
+    struct dg_courier_stats cs = {0};
+    dg_courier_stats(g->courier, &cs);
+    turn.backlog_bytes = cs.backlog_bytes;
+    turn.budget_bytes = (uint64_t)g->cfg->disk_budget_mb * 1024u * 1024u;
+    if (g->store_failing && dg_store_recovered(g->store_cause, &turn)) {
+        /* A turn stored again what the store had refused, without error. */
         g->store_failing = 0;
         DG_INFO("store", "msg=\"state store works again\" errors=%" PRIu64, g->store_errors);
         (void)dg_core_gateway_alert(g->core, "state-store", NULL, NULL, now_get());
@@ -624,8 +651,11 @@ static int open_store(struct gw *g)
     size_t len = 0;
     rc = dg_store_get(g->store, "core", &blob, &len);
     if (rc == 0) {
-        rc = dg_core_load(g->core, blob, len, now_get());
+        struct dg_now load_now = now_get();
+        rc = dg_core_load(g->core, blob, len, load_now);
         dg_free(blob);
+        uint64_t saved = rc == 0 ? dg_core_saved_wall_ms(g->core) : 0;
+        if (saved && load_now.wall_ms > saved) g->start_away_ms = load_now.wall_ms - saved;
         if (rc != 0) {
             DG_ERROR("store",
                      "msg=\"the saved interlock state cannot be read (another build, or damaged); "
@@ -659,6 +689,19 @@ static int open_store(struct gw *g)
 static void on_connected(void *ctx, dg_link *link)
 {
     struct gw *g = ctx;
+    if (link == g->device && g->throttle) {
+        /* What the devices sent while we were away arrives now, in a burst. */
+        uint64_t now_ms = now_get().mono_ms;
+        uint64_t away_ms =
+            g->device_down_mono_ms ? now_ms - g->device_down_mono_ms : g->start_away_ms;
+        g->device_down_mono_ms = 0;
+        g->start_away_ms = 0;
+        if (away_ms) {
+            dg_throttle_backlog(g->throttle, away_ms, now_ms);
+            DG_INFO("input", "msg=\"backlog credit for the reconnect\" away_s=%.1f",
+                    (double)away_ms / 1000.0);
+        }
+    }
     if (g->courier) dg_courier_on_connected(g->courier, link);
     publish_status(g, link, 1);
     audit_gw(g, "link.up", "E", DG_OUTCOME_SUCCESS, DG_PART_GATEWAY, g->cfg->gateway_id, "link",
@@ -668,6 +711,7 @@ static void on_connected(void *ctx, dg_link *link)
 static void on_disconnected(void *ctx, dg_link *link, const char *cause)
 {
     struct gw *g = ctx;
+    if (link == g->device && !g->device_down_mono_ms) g->device_down_mono_ms = now_get().mono_ms;
     if (g->courier) dg_courier_on_disconnected(g->courier, link);
     char detail[DG_TEXT_MAX];
     snprintf(detail, sizeof detail, "broker connection down: %s", cause ? cause : "");

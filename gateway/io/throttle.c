@@ -13,13 +13,19 @@
 
 struct bucket {
     char id[DG_ID_MAX];
-    double tokens;
+    double tokens; /* may exceed the capacity by a backlog credit */
     uint64_t last_ms;
+    uint64_t epoch; /* the backlog credit it has had */
     bool flooding;
 };
 
 struct dg_throttle {
     double rate_per_ms, capacity;
+    /* The current backlog credit: each bucket gets it once (epoch), until
+       credit_until_ms. */
+    uint64_t epoch;
+    double credit;
+    uint64_t credit_until_ms;
     struct bucket *b;
     size_t n, cap;
 };
@@ -63,15 +69,34 @@ static struct bucket *find(dg_throttle *t, const char *id, uint64_t now_ms)
     return b;
 }
 
+void dg_throttle_backlog(dg_throttle *t, uint64_t away_ms, uint64_t now_ms)
+{
+    uint64_t max_ms = (uint64_t)DG_THROTTLE_BACKLOG_MAX_S * 1000u;
+    if (away_ms > max_ms) away_ms = max_ms;
+    t->epoch++;
+    t->credit = (double)away_ms * t->rate_per_ms;
+    t->credit_until_ms = now_ms + DG_THROTTLE_BACKLOG_WINDOW_MS + away_ms / 10;
+}
+
 int dg_throttle_take(dg_throttle *t, const char *device_id, uint64_t now_ms, int *edge)
 {
     *edge = 0;
     struct bucket *b = find(t, device_id, now_ms);
     if (!b) return -DG_ENOMEM;
     if (now_ms > b->last_ms) {
-        b->tokens += (double)(now_ms - b->last_ms) * t->rate_per_ms;
-        if (b->tokens > t->capacity) b->tokens = t->capacity;
+        /* Refill up to the capacity (a credit above it is not refilled). */
+        if (b->tokens < t->capacity) {
+            b->tokens += (double)(now_ms - b->last_ms) * t->rate_per_ms;
+            if (b->tokens > t->capacity) b->tokens = t->capacity;
+        }
         b->last_ms = now_ms;
+    }
+    bool in_window = t->epoch && now_ms <= t->credit_until_ms;
+    if (in_window && b->epoch != t->epoch) {
+        b->epoch = t->epoch; /* this reconnect's credit, once */
+        b->tokens += t->credit;
+    } else if (!in_window && b->tokens > t->capacity) {
+        b->tokens = t->capacity; /* the window is over: unused credit goes */
     }
     if (b->flooding && b->tokens >= t->capacity) {
         b->flooding = false;

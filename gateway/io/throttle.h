@@ -7,6 +7,15 @@
  * drops it, counts it, and on the first one of an episode raises an alert
  * and audits a security event). Telemetry is cumulative, so a dropped
  * message hides no dose. Loop thread only.
+ *
+ * A reconnect is not a flood. While the gateway (or its device link) was
+ * away, the broker queued what every device sent, and delivers it in one
+ * burst on return. A device within its rate sent at most rate x away
+ * messages meanwhile, so dg_throttle_backlog() gives every bucket that much
+ * extra credit (at most DG_THROTTLE_BACKLOG_MAX_S of rate), usable for a
+ * while after the reconnect (DG_THROTTLE_BACKLOG_WINDOW_MS plus a tenth of
+ * the time away); credit left after that is dropped. A device that sends
+ * faster than its rate still empties its bucket and is throttled.
  */
 #ifndef DG_THROTTLE_H
 #define DG_THROTTLE_H
@@ -27,5 +36,15 @@ void dg_throttle_free(dg_throttle *t);
  * was flooding has a full bucket again (the episode is over), else 0.
  */
 int dg_throttle_take(dg_throttle *t, const char *device_id, uint64_t now_ms, int *edge);
+
+#define DG_THROTTLE_BACKLOG_MAX_S     600u   /* credit for at most 10 min away */
+#define DG_THROTTLE_BACKLOG_WINDOW_MS 30000u /* and usable this long after the return */
+
+/*
+ * The device messages queued while the gateway was away for away_ms are
+ * about to arrive (a reconnect at now_ms): give every bucket, and every one
+ * made before the window ends, rate x min(away, 600 s) extra tokens.
+ */
+void dg_throttle_backlog(dg_throttle *t, uint64_t away_ms, uint64_t now_ms);
 
 #endif

@@ -2,9 +2,13 @@
 high technical `state-store` alert and audits it, keeps evaluating
 interlocks (an overrate still pauses the pump, its messages going out
 without the store), and recovers when space returns (alert cleared, audited).
-
 Needs root (a private mount namespace with a small tmpfs); skipped otherwise.
 CI and the README's test command run as root.
+
+The disk budget is reached while the clinic broker cannot be reached: the
+alert is raised once and does not clear until the store takes again what it
+refused (before, every turn whose commit succeeded declared the store well
+again, and the alert raised and cleared over and over).
 """
 import ctypes
 import os
@@ -97,6 +101,36 @@ class StoreFull(unittest.TestCase):
             # not an alert yet: it waits vitals.baseline.grace_min for one.
             self.assertIn("active_alerts=1", line)
             self.assertEqual(gw2.terminate(20), 0, gw2.log())
+
+
+class Budget(unittest.TestCase):
+    def test_budget_alert_does_not_flap(self):
+        with harness.Env(devices=["dashboard-1", "pump-1"]) as env:
+            dead = harness.free_port()  # nothing listens: the clinic link never connects
+            cert, key = env.cert("gateway")
+            clinic = ("clinic_link:\n  url: ssl://127.0.0.1:%d\n  ca_file: %s\n"
+                      "  cert_file: %s\n  key_file: %s\n") % (dead, env.ca_file, cert, key)
+            # 1 MiB of outbox; device time x1000: the flood limit does not interfere.
+            cfg = dg.write_gateway_config(env, sections=clinic, disk_budget_mb=1,
+                                          device_time_scale=1000)
+            gw = dg.start_gateway(env, config=cfg, wait_connected=False)
+            gw.wait_for_line(lambda l: "link=device" in l and "subscribed" in l and
+                             "telemetry" in l, timeout=20, stream="stderr")
+            # Each undecodable message is an audit record (~300 bytes) that cannot
+            # be delivered: 6000 of them are well past the budget.
+            junk = "\n".join("junk-%d" % i for i in range(6000)) + "\n"
+            argv = (["mosquitto_pub"] + env.client_args("pump-1")
+                    + ["-V", "5", "-q", "1", "-t", env.root + "/pump/pump-1/telemetry", "-l"])
+            p = subprocess.run(argv, input=junk.encode(), capture_output=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            gw.wait_for_line("event=store.failing", timeout=60, stream="stderr")
+            harness.wait_until(lambda: gw.stderr().count('reason=decode') >= 6000, 120,
+                               what="every message judged")
+            time.sleep(2)  # quiet turns: nothing stored, so nothing recovered either
+            self.assertEqual(gw.terminate(20), 0, gw.log())
+            err = gw.stderr()
+            self.assertEqual(err.count("event=store.failing"), 1, "the alert flapped")
+            self.assertEqual(err.count("event=store.recovered"), 0, "recovered while still full")
 
 
 if __name__ == "__main__":
