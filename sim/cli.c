@@ -78,6 +78,7 @@ struct cli {
     bool reset;
     /* state */
     char client_id_buf[64];
+    bool client_id_given; /* --client-id: a persistent session */
     char ack_id[64];
     long decoded;
     bool ever_connected, published, stopping;
@@ -974,7 +975,9 @@ static void usage(FILE *f)
                "  --url URL        broker, ssl://host:port\n"
                "  --ca/--cert/--key FILE   trust store, client certificate and key (PEM)\n"
                "  --root ROOT      topic root, e.g. dosegate/v1/demo-clinic\n"
-               "  --client-id ID   MQTT client id (default dosegate-cli-<random>)\n"
+               "  --client-id ID   MQTT client id (default dosegate-cli-<random>); with it,\n"
+               "                   watch keeps a persistent session (nothing is missed\n"
+               "                   while it reconnects)\n"
                "\n"
                "Exit: 0 ok, 1 failure (link, connect, ack), 2 usage, 3 --count not reached.\n"
                "See docs/simulator.md.\n");
@@ -1074,6 +1077,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
             break;
         case O_CLIENT:
             c->client_id = optarg;
+            c->client_id_given = true;
             break;
         case O_ALERT:
             c->alert_id = optarg;
@@ -1160,6 +1164,10 @@ int main(int argc, char **argv)
         .cert_file = c.cert,
         .key_file = c.key,
         .keepalive_s = 10,
+        /* With a client id of its own, a watcher keeps a persistent session:
+           the broker queues what arrives while it is away (a broker restart,
+           a reconnect), so nothing is missed. */
+        .persistent_session = !c.ack_mode && c.client_id_given,
     };
     struct dg_link_callbacks cb = {
         .ctx = &c,

@@ -21,12 +21,36 @@
  * Reconnect is ours, not Paho's: Paho's automaticReconnect does not cover a
  * first connect that fails, and mixing both would race two connect commands.
  * A lost connection or a failed connect schedules MQTTAsync_connect() again
- * on a uv timer (1 s doubling to 60 s, with jitter; reset on success).
+ * on a uv timer (0.5 s doubling to 5 s, with jitter; reset on success). The
+ * cap is short on purpose: the device broker is usually on the same box, and
+ * while the link is down no pump can be paused, so a broker that comes back
+ * must be reconnected within seconds, not after a minute of backoff.
  * Subscriptions are (re)made on every `connected` callback.
  *
  * Paho never sets TCP_NODELAY; with Nagle and delayed ACKs a small publish
  * can wait 40 ms. After each connect we set it on this process's TCP sockets
  * whose peer port is the broker's (found through /proc/self/fd; idempotent).
+ *
+ * A Paho defect, worked around here. In Paho 1.3.12 (Debian 12; still so in
+ * 1.3.14), when the socket write of a QoS 1 PUBLISH fails inside Paho's send
+ * thread (MQTTAsync_processCommand, SOCKET_ERROR), the message has already
+ * been stored in the client's list of in-flight messages, sharing its topic
+ * and payload buffers with the command; Paho then frees the command, buffers
+ * included, and reports the publish failed with code -1. The stored copy
+ * now points at freed memory: the next CONNACK of that client resends it
+ * (MQTTAsync_completeConnection -> MQTTProtocol_retry: a heap-use-after-free
+ * on Paho's receive thread), and cleaning or destroying the client frees
+ * the buffers again (a double free). This is eclipse-paho/paho.mqtt.c#1621
+ * and #1622 (open). It is not our usage: the gateway never touches Paho's
+ * copies, and the race needs only a connection that dies under a publish.
+ * So a client that reports a QoS 1 publish failed with -1 is "poisoned":
+ * at the next connect it is retired (never reconnected, so never retried;
+ * never destroyed, so never freed twice; its callbacks removed) and a fresh
+ * client with the same id and options takes its place. Its other in-flight
+ * messages are reported failed, so the owner resends them (the gateway's
+ * outbox does). A retired client stays allocated until the process exits:
+ * a few kilobytes per broken connection, counted (dg_link_retired()).
+ * tests/integration/test_flap.py reproduces the defect without this.
  *
  * Lifetime: dg_link_close() disconnects, then MQTTAsync_destroy() on the loop
  * thread (after it Paho makes no more callbacks), reports every message not
@@ -50,6 +74,9 @@
 #include "../core/alloc.h"
 #include "../core/error.h"
 #include "log.h"
+
+#define DG_LINK_RETRY_MIN_MS 500
+#define DG_LINK_RETRY_MAX_MS 5000
 
 /* One outgoing message: in the FIFO, then in flight at Paho. */
 struct msg {
@@ -95,9 +122,18 @@ struct sub {
     int qos;
 };
 
+/* A client retired after Paho's defect (see above): kept, never destroyed. */
+struct retired {
+    struct retired *next;
+    MQTTAsync client;
+};
+
 struct dg_link {
     uv_loop_t *loop;
     MQTTAsync client;
+    int poisoned;            /* client must be retired before it connects again */
+    struct retired *retired; /* poisoned clients, never destroyed */
+    unsigned n_retired;
     struct dg_link_callbacks cb;
 
     /* Copied configuration (owned). */
@@ -360,9 +396,70 @@ static void cb_disconnect_failed(void *context, MQTTAsync_failureData *resp)
 
 static void pump_queue(dg_link *l);
 static void finish_close(dg_link *l);
+static void report(dg_link *l, struct msg *m, int rc);
+
+static int create_client(dg_link *l)
+{
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    co.sendWhileDisconnected = 0;
+    co.maxBufferedMessages = l->max_inflight * 2 + 16;
+    int rc = MQTTAsync_createWithOptions(&l->client, l->url, l->client_id,
+                                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+    if (rc != MQTTASYNC_SUCCESS) {
+        DG_ERROR("link", "link=%s msg=\"cannot create MQTT client\" url=%s code=%d error=\"%s\"",
+                 l->name, l->url, rc, MQTTAsync_strerror(rc));
+        l->client = NULL;
+        return -DG_EMQTT;
+    }
+    MQTTAsync_setCallbacks(l->client, l, cb_lost, cb_message, NULL);
+    MQTTAsync_setConnected(l->client, l, cb_connected);
+    return 0;
+}
+
+/* Put a poisoned client aside for good (top of file) and make a fresh one.
+   Its in-flight messages will never be acknowledged: they fail now, so the
+   owner sends them again on the new client. */
+static int retire_client(dg_link *l)
+{
+    struct retired *r = dg_calloc(1, sizeof *r);
+    if (!r) return -DG_ENOMEM;
+    MQTTAsync old = l->client;
+    /* Disconnected: allowed, and no lost/message/connected callback can
+       reach the link from it any more. */
+    MQTTAsync_setCallbacks(old, NULL, NULL, NULL, NULL);
+    MQTTAsync_setConnected(old, NULL, NULL);
+    r->client = old;
+    r->next = l->retired;
+    l->retired = r;
+    l->n_retired++;
+    while (l->inflight) {
+        struct msg *m = l->inflight;
+        l->inflight = m->next;
+        l->n_inflight--;
+        report(l, m, -DG_EMQTT);
+        msg_free(m);
+    }
+    l->poisoned = 0;
+    int rc = create_client(l);
+    DG_WARN("link", "link=%s msg=\"MQTT client retired, a fresh one connects\" retired=%u", l->name,
+            l->n_retired);
+    if (rc != 0) {
+        /* Keep the old handle so close has one to destroy; try again later. */
+        l->client = old;
+        l->retired = r->next;
+        l->n_retired--;
+        dg_free(r);
+        l->poisoned = 1;
+    }
+    return rc;
+}
 
 static int start_connect(dg_link *l)
 {
+    if (l->poisoned) {
+        int rc = retire_client(l);
+        if (rc != 0) return rc;
+    }
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
     ssl.trustStore = l->ca_file;
     ssl.keyStore = l->cert_file;
@@ -416,7 +513,7 @@ static void schedule_retry(dg_link *l)
     int base = l->retry_delay_ms;
     int jitter = base / 4 > 0 ? rand() % (base / 4 + 1) : 0;
     uv_timer_start(&l->retry, on_retry, (uint64_t)(base + jitter), 0);
-    l->retry_delay_ms = base * 2 > 60000 ? 60000 : base * 2;
+    l->retry_delay_ms = base * 2 > DG_LINK_RETRY_MAX_MS ? DG_LINK_RETRY_MAX_MS : base * 2;
 }
 
 static void subscribe_one(dg_link *l, struct sub *sb)
@@ -461,7 +558,7 @@ static void handle(dg_link *l, struct event *e)
         if (l->closing) break;
         l->connected = 1;
         l->down_reported = 0;
-        l->retry_delay_ms = 1000;
+        l->retry_delay_ms = DG_LINK_RETRY_MIN_MS;
         DG_INFO("link", "link=%s msg=\"connected\" url=%s", l->name, l->url);
         set_nodelay(l);
         resubscribe(l);
@@ -505,6 +602,15 @@ static void handle(dg_link *l, struct event *e)
         inflight_remove(l, e->msg);
         DG_WARN("link", "link=%s msg=\"publish failed\" topic=%s code=%d error=%s", l->name,
                 e->msg->topic, e->code, dg_log_q(q, sizeof q, e->text));
+        if (e->code == MQTTASYNC_FAILURE && e->msg->qos > 0 && !l->poisoned) {
+            /* Paho's defect (top of file): hand this client nothing more;
+               it is retired before the next connect. */
+            l->poisoned = 1;
+            DG_WARN("link",
+                    "link=%s msg=\"a QoS 1 publish died with the socket: this MQTT client is "
+                    "retired at the next connect (Paho defect, eclipse-paho/paho.mqtt.c#1621)\"",
+                    l->name);
+        }
         report(l, e->msg, -DG_EMQTT);
         msg_free(e->msg);
         pump_queue(l);
@@ -545,7 +651,8 @@ static void on_async(uv_async_t *a)
 /* Hand queued messages to Paho while connected and under max_inflight. */
 static void pump_queue(dg_link *l)
 {
-    while (l->connected && !l->closing && l->queue && l->n_inflight < l->max_inflight) {
+    while (l->connected && !l->closing && !l->poisoned && l->queue &&
+           l->n_inflight < l->max_inflight) {
         struct msg *m = l->queue;
         MQTTAsync_message pm = MQTTAsync_message_initializer;
         pm.payload = m->payload;
@@ -587,6 +694,13 @@ static void pump_queue(dg_link *l)
 
 static void link_free(dg_link *l)
 {
+    /* The retired clients themselves are deliberately leaked (see the top
+       of the file); only our list records go. */
+    while (l->retired) {
+        struct retired *r = l->retired;
+        l->retired = r->next;
+        dg_free(r);
+    }
     dg_free(l->name);
     dg_free(l->url);
     dg_free(l->client_id);
@@ -627,7 +741,7 @@ int dg_link_open(dg_link **out, uv_loop_t *loop, const struct dg_link_config *cf
     l->max_inflight = cfg->max_inflight > 0 ? cfg->max_inflight : 32;
     l->max_queued = cfg->max_queued > 0 ? cfg->max_queued : 100000;
     l->persistent_session = cfg->persistent_session;
-    l->retry_delay_ms = 1000;
+    l->retry_delay_ms = DG_LINK_RETRY_MIN_MS;
     if (!l->name || !l->url || !l->client_id || !l->ca_file || !l->cert_file || !l->key_file ||
         (cfg->will_topic && !l->will_topic))
         goto fail_nomem;
@@ -640,19 +754,10 @@ int dg_link_open(dg_link **out, uv_loop_t *loop, const struct dg_link_config *cf
     l->will_retained = cfg->will_retained;
     parse_url(l);
 
-    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
-    co.sendWhileDisconnected = 0;
-    co.maxBufferedMessages = l->max_inflight * 2 + 16;
-    int rc = MQTTAsync_createWithOptions(&l->client, l->url, l->client_id,
-                                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
-    if (rc != MQTTASYNC_SUCCESS) {
-        DG_ERROR("link", "link=%s msg=\"cannot create MQTT client\" url=%s code=%d error=\"%s\"",
-                 l->name, l->url, rc, MQTTAsync_strerror(rc));
+    if (create_client(l) != 0) {
         link_free(l);
         return -DG_EMQTT;
     }
-    MQTTAsync_setCallbacks(l->client, l, cb_lost, cb_message, NULL);
-    MQTTAsync_setConnected(l->client, l, cb_connected);
 
     uv_async_init(loop, &l->async, on_async);
     l->async.data = l;
@@ -763,6 +868,11 @@ int dg_link_publish_now(dg_link *l, const char *topic, const void *payload, size
 int dg_link_is_connected(const dg_link *l)
 {
     return l->connected;
+}
+
+unsigned dg_link_retired(const dg_link *l)
+{
+    return l->n_retired;
 }
 
 uint64_t dg_link_message_mono_ms(const dg_link *l)

@@ -7,7 +7,7 @@
  * into a mutex-protected queue and uv_async_send(), and the loop drains the
  * queue. Paho is never called from its own callbacks.
  *
- * Connection: automatic reconnect with backoff (1 s .. 60 s); every
+ * Connection: automatic reconnect with backoff (0.5 s .. 5 s); every
  * subscription added with dg_link_subscribe() is re-made on every (re)connect.
  * TLS: TLS 1.2 minimum, server certificate and host name verified, client
  * certificate presented.
@@ -91,6 +91,9 @@ int dg_link_is_connected(const dg_link *link);
  * queueing). 0 outside a message() callback.
  */
 uint64_t dg_link_message_mono_ms(const dg_link *link);
+/* MQTT clients this link retired after Paho lost a QoS 1 publish with a
+   dying socket (link.c explains why; each stays allocated). */
+unsigned dg_link_retired(const dg_link *link);
 /* Messages queued or in flight. */
 size_t dg_link_backlog(const dg_link *link);
 /*

@@ -340,8 +340,8 @@ static void test_table_follows_library(void **state)
     static const char *const want_defaults[] = {
         "| none in the last 15 min, nor in 2.5 min after the start |",
         "| ≥ 7 messages missing; clears after 60 s quiet | low, advisory | none |",
-        "| forward > scale × (gateway time + 5 s), backward > scale × 5 s; clears after 60 s "
-        "quiet |",
+        ("| forward > scale × (gateway time + 5 s), backward > scale × 5 s; clears after 60 s "
+         "quiet |"),
         "`vitals.baseline.crit_sys_mmhg`, `.crit_dia_mmhg`, `.crit_action`, `.grace_min`",
     };
     for (size_t i = 0; i < sizeof want_defaults / sizeof want_defaults[0]; i++)
