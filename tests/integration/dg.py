@@ -59,11 +59,15 @@ def start_gateway(env, config=None, name="gateway", wait_connected=True, **kw):
     """Start dosegate with config (default: write_gateway_config(env)); wait
     until both links are connected and subscribed."""
     config = config or write_gateway_config(env, **kw)
-    gw = env.start(name, [env.bin("dosegate"), "--config", config, "--log-level", "debug"])
+    # DG_WRAP_GATEWAY runs the gateway under a tool, e.g. valgrind
+    # (scripts/valgrind); it is slower then, so waits get longer.
+    wrap = os.environ.get("DG_WRAP_GATEWAY", "").split()
+    slow = 10 if wrap else 1
+    gw = env.start(name, wrap + [env.bin("dosegate"), "--config", config, "--log-level", "debug"])
     if wait_connected:
         gw.wait_for_line(lambda l: "link=device" in l and "subscribed" in l and "vitals" in l,
-                         timeout=20, stream="stderr")
-        gw.wait_for_line(lambda l: "link=clinic" in l and "subscribed" in l, timeout=20,
+                         timeout=20 * slow, stream="stderr")
+        gw.wait_for_line(lambda l: "link=clinic" in l and "subscribed" in l, timeout=20 * slow,
                          stream="stderr")
     return gw
 

@@ -59,8 +59,12 @@ class Faults(unittest.TestCase):
             alerts = dg.start_watch(env, client_id="test-alerts")
             sim = dg.run_sim(env, scenario="normal,overrate", beds=2, speed=60,
                              extra=["--no-permit"])
-            # The overrate alert is raised in the first seconds of the infusion.
+            # The overrate alert is raised in the first seconds of the infusion;
+            # the outage starts once the pump has obeyed its pause (stopping
+            # the broker in the same millisecond as the pause would race it:
+            # at 60x the pump may finish its syringe before the broker is back).
             gw.wait_for_line("condition=rate", timeout=60, stream="stderr")
+            gw.wait_for_line("event=command.honoured", timeout=60, stream="stderr")
             env.stop_broker()
             time.sleep(5)  # the outage: what happens meanwhile must not be lost
             env.start_broker()
