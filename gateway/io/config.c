@@ -268,12 +268,14 @@ static const struct dg_yaml_key audit_keys[] = {
 
 /* devices: every key optional (docs/config.md); the prefixes default in
    parse_config(). */
-enum { DV_PUMP_PREFIX, DV_MONITOR_PREFIX, DV_INVENTORY };
+enum { DV_PUMP_PREFIX, DV_MONITOR_PREFIX, DV_DASHBOARD_PREFIX, DV_INVENTORY };
 static const struct dg_yaml_key devices_keys[] = {
     [DV_PUMP_PREFIX] =
         STR("pump_id_prefix", false, struct dg_devices_settings, pump_id_prefix, check_id),
     [DV_MONITOR_PREFIX] =
         STR("monitor_id_prefix", false, struct dg_devices_settings, monitor_id_prefix, check_id),
+    [DV_DASHBOARD_PREFIX] = STR("dashboard_id_prefix", false, struct dg_devices_settings,
+                                dashboard_id_prefix, check_id),
     [DV_INVENTORY] = NODE("inventory", false, DG_YAML_SEQ),
 };
 
@@ -1146,6 +1148,46 @@ static int check_prefixes(struct dg_yaml *y, const struct dg_devices_settings *d
             : " (the default)");
 }
 
+/* Does one of a and b start with the other (equal included)? */
+static bool prefixes_overlap(const char *a, const char *b)
+{
+    return strncmp(a, b, strlen(a)) == 0 || strncmp(b, a, strlen(b)) == 0;
+}
+
+/*
+ * The dashboard prefix must not overlap either device prefix, inventory or
+ * not: the inventory lists pumps and monitors only, so nothing else could
+ * tell a dashboard's id from a device's. Names the dashboard prefix if the
+ * file sets it, else the device prefix the file sets.
+ */
+static int check_dashboard_prefix(struct dg_yaml *y, const struct dg_devices_settings *d,
+                                  const struct dg_yaml_hit *hits)
+{
+    static const struct {
+        int hit;
+        const char *key;
+    } dev[] = {{DV_PUMP_PREFIX, "pump_id_prefix"}, {DV_MONITOR_PREFIX, "monitor_id_prefix"}};
+    const char *dash = d->dashboard_id_prefix;
+    for (size_t i = 0; i < ARRAY_LEN(dev); i++) {
+        const char *other = dev[i].hit == DV_PUMP_PREFIX ? d->pump_id_prefix : d->monitor_id_prefix;
+        if (!prefixes_overlap(dash, other)) continue;
+        bool name_dash = hits[DV_DASHBOARD_PREFIX].value != NULL;
+        char key[48];
+        snprintf(key, sizeof key, "devices.%s", name_dash ? "dashboard_id_prefix" : dev[i].key);
+        return dg_yaml_fail(
+            y, name_dash ? hits[DV_DASHBOARD_PREFIX].value : hits[dev[i].hit].value, key,
+            "\"%s\" and %s \"%s\"%s overlap (one starts with the other), so an id alone cannot "
+            "tell a dashboard from a %s: use prefixes that do not",
+            name_dash ? dash : other, name_dash ? dev[i].key : "dashboard_id_prefix",
+            name_dash ? other : dash,
+            (name_dash ? hits[dev[i].hit].value : hits[DV_DASHBOARD_PREFIX].value)
+                ? ""
+                : " (the default)",
+            dev[i].hit == DV_PUMP_PREFIX ? "pump" : "monitor");
+    }
+    return 0;
+}
+
 /*
  * The devices: mapping into d, whose prefixes hold their defaults. The
  * inventory, if any, is stored sorted by id in one dg_calloc'd array that d
@@ -1163,6 +1205,7 @@ static int parse_devices(struct dg_yaml *y, const yaml_node_t *map, struct dg_de
     const yaml_node_t *inv = hits[DV_INVENTORY].value;
     d->have_inventory = inv != NULL;
     rc = check_prefixes(y, d, hits);
+    if (rc == 0) rc = check_dashboard_prefix(y, d, hits);
     if (rc != 0 || !inv) return rc;
 
     size_t n = dg_yaml_seq_len(inv);
@@ -1288,6 +1331,7 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     c->audit.checkpoint_interval_s = 60;
     snprintf(c->devices.pump_id_prefix, sizeof c->devices.pump_id_prefix, "pump-");
     snprintf(c->devices.monitor_id_prefix, sizeof c->devices.monitor_id_prefix, "monitor-");
+    snprintf(c->devices.dashboard_id_prefix, sizeof c->devices.dashboard_id_prefix, "dashboard-");
 
     const yaml_node_t *root = dg_yaml_root(&y);
     rc = dg_yaml_map(&y, root, "", rkeys, ARRAY_LEN(root_keys), c, root_hits);

@@ -423,6 +423,7 @@ static void test_shipped_files(void **state)
     /* The simulator's and certs/make-certs' names; no inventory. */
     assert_string_equal(cfg.devices.pump_id_prefix, "pump-");
     assert_string_equal(cfg.devices.monitor_id_prefix, "monitor-");
+    assert_string_equal(cfg.devices.dashboard_id_prefix, "dashboard-");
     assert_false(cfg.devices.have_inventory);
     dg_config_free(&cfg);
 }
@@ -655,7 +656,8 @@ static const struct bad_case bad_cases[] = {
     /* devices */
     {"devices-not-map.yaml", false, 12, "devices", "expected a mapping, got a list"},
     {"devices-unknown-key.yaml", false, 12, "devices.pump_prefix",
-     "unknown key (expected one of: pump_id_prefix, monitor_id_prefix, inventory)"},
+     "unknown key (expected one of: pump_id_prefix, monitor_id_prefix, dashboard_id_prefix, "
+     "inventory)"},
     {"devices-prefix-empty.yaml", false, 12, "devices.pump_id_prefix", "must not be empty"},
     {"devices-prefix-charset.yaml", false, 12, "devices.monitor_id_prefix",
      "may only contain A-Z a-z 0-9 _ . - (got \"mon itor-\")"},
@@ -691,6 +693,11 @@ static const struct bad_case bad_cases[] = {
     {"devices-bed-charset.yaml", false, 15, "devices.inventory[0].bed",
      "may only contain A-Z a-z 0-9 _ . - (got \"bed/1\")"},
     {"devices-bed-empty.yaml", false, 15, "devices.inventory[0].bed", "must not be empty"},
+    {"devices-dashboard-overlap.yaml", false, 12, "devices.dashboard_id_prefix",
+     "\"pump-desk-\" and pump_id_prefix \"pump-\" (the default) overlap (one starts with the "
+     "other), so an id alone cannot tell a dashboard from a pump"},
+    {"devices-dashboard-overlap-default.yaml", false, 12, "devices.monitor_id_prefix",
+     "\"dash\" and dashboard_id_prefix \"dashboard-\" (the default) overlap"},
     /* drug library */
     {"drugs-dup.yaml", true, 11, "drugs[1].id",
      "duplicate entry for drug \"ketamine-trd\" with no care area (any) (first at line 6)"},
@@ -1079,6 +1086,7 @@ static void test_devices_defaults(void **state)
     if (rc != 0) fail_msg("minimal.yaml refused: %s", err);
     assert_string_equal(cfg.devices.pump_id_prefix, "pump-");
     assert_string_equal(cfg.devices.monitor_id_prefix, "monitor-");
+    assert_string_equal(cfg.devices.dashboard_id_prefix, "dashboard-");
     assert_false(cfg.devices.have_inventory);
     assert_int_equal(cfg.devices.n_inventory, 0);
     assert_null(cfg.devices.inventory);
@@ -1098,6 +1106,7 @@ static void test_devices_inventory(void **state)
     const struct dg_devices_settings *d = &cfg.devices;
     assert_string_equal(d->pump_id_prefix, "ip-");
     assert_string_equal(d->monitor_id_prefix, "mon.");
+    assert_string_equal(d->dashboard_id_prefix, "desk.");
     assert_true(d->have_inventory);
     assert_int_equal(d->n_inventory, 4);
     assert_non_null(d->inventory);
@@ -1116,6 +1125,11 @@ static void test_devices_inventory(void **state)
     assert_int_equal(dg_identity_check(d, DG_DEVICE_MONITOR, "mon.2", why, sizeof why),
                      DG_IDENTITY_OK);
     assert_int_equal(dg_identity_check_bed(d, "mon.2", "bed-1", why, sizeof why), DG_IDENTITY_BED);
+    /* Dashboards: the prefix alone decides (the inventory lists devices). */
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_DASHBOARD, "desk.3", why, sizeof why),
+                     DG_IDENTITY_OK);
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_DASHBOARD, "dashboard-1", why, sizeof why),
+                     DG_IDENTITY_KIND);
 
     dg_config_free(&cfg);
     assert_null(cfg.devices.inventory);
