@@ -186,3 +186,13 @@ def telemetry(pump_id, seq=1, bed_id="bed-1", rate_ml_per_h=52.5, weight_kg=70.0
             pb_double(10, rate_ml_per_h) +
             (pb_varint(17, 1) if permit_required else b"") +
             (pb_varint(18, incarnation) if incarnation else b""))
+
+
+def alert_ack(alert_id, user_id, reset=False, ack_id="", time_ms=None):
+    """An AlertAck (schema 1) encoded field by field (proto/dosegate.proto).
+    time_ms defaults to now; ack_id "" leaves it out."""
+    if time_ms is None:
+        time_ms = int(time.time() * 1000)
+    return (pb_varint(1, 1) + pb_bytes(2, alert_id) + pb_bytes(3, user_id) +
+            (pb_varint(4, 1) if reset else b"") + pb_varint(5, time_ms) +
+            (pb_bytes(6, ack_id) if ack_id else b""))
