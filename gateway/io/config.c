@@ -21,8 +21,11 @@
  * certificate, the client certificate and key must parse and belong
  * together, and the key must not be encrypted (the gateway has no passphrase
  * to give it); the audit signing key (audit.key_file) must be an unencrypted
- * Ed25519 private key. Validity dates are NOT checked: an edge box may boot
- * with a wrong clock, and the broker's handshake is the authority on expiry.
+ * Ed25519 private key, and is required unless the file opts out with
+ * audit.unsigned: true (checked last, so a file is refused for it only once
+ * everything else in it is valid). Validity dates are NOT checked: an edge
+ * box may boot with a wrong clock, and the broker's handshake is the
+ * authority on expiry.
  *
  * The result is built in a private copy and copied into *cfg only on
  * success, so a failed load (e.g. a reload with a bad file) leaves the
@@ -257,10 +260,14 @@ enum { L_URL, L_CLIENT_ID, L_CA, L_CERT, L_KEY, L_KEEPALIVE };
 static const struct dg_yaml_key device_link_keys[] = LINK_KEYS(true);
 static const struct dg_yaml_key clinic_link_keys[] = LINK_KEYS(false);
 
-/* audit: every key optional (docs/audit.md). */
-enum { A_KEY, A_EVERY, A_INTERVAL };
+/* audit: key_file, unless unsigned: true (checked in parse_config()); the
+   rest optional (docs/audit.md). */
+enum { A_KEY, A_UNSIGNED, A_EVERY, A_INTERVAL };
 static const struct dg_yaml_key audit_keys[] = {
     [A_KEY] = PATHK("key_file", false, struct dg_audit_settings, key_file),
+    [A_UNSIGNED] = {.name = "unsigned",
+                    .type = DG_YAML_BOOL,
+                    .offset = offsetof(struct dg_audit_settings, allow_unsigned)},
     [A_EVERY] = INT("checkpoint_every", struct dg_audit_settings, checkpoint_every, 1, 100000),
     [A_INTERVAL] =
         INT("checkpoint_interval_s", struct dg_audit_settings, checkpoint_interval_s, 1, 86400),
@@ -1402,7 +1409,9 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
         goto fail;
     }
 
-    /* audit: optional; without a key the gateway warns and signs nothing. */
+    /* audit: the key, or the explicit opt-out (checked below, once the rest
+       of the file and the drug library are known to be valid). */
+    memset(audit_hits, 0, sizeof audit_hits);
     if (root_hits[R_AUDIT].value) {
         rc = dg_yaml_map(&y, root_hits[R_AUDIT].value, "audit", akeys, ARRAY_LEN(audit_keys),
                          &c->audit, audit_hits);
@@ -1425,6 +1434,22 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     else
         rc = load_druglib(&c->druglib, c->drug_library_path, err, errlen);
     if (rc != 0) goto fail;
+
+    /* The audit trail is signed unless the file says otherwise, in so many
+       words: a missing key is an error, not a quiet downgrade. */
+    if (!c->audit.key_file[0] && !c->audit.allow_unsigned) {
+        rc = dg_yaml_fail(&y, root_hits[R_AUDIT].value ? root_hits[R_AUDIT].value : root,
+                          "audit.key_file",
+                          "required key is missing; set audit.unsigned: true to run without "
+                          "signed checkpoints");
+        goto fail;
+    }
+    if (c->audit.key_file[0] && c->audit.allow_unsigned) {
+        rc = dg_yaml_fail(&y, audit_hits[A_UNSIGNED].value, "audit.unsigned",
+                          "true contradicts audit.key_file (%s): remove one of them",
+                          c->audit.key_file);
+        goto fail;
+    }
 
     dg_yaml_close(&y);
     return 0;

@@ -28,9 +28,13 @@ struct dg_link_settings {
 /* The `audit:` section (docs/audit.md): signed checkpoints of the audit trail. */
 struct dg_audit_settings {
     /* Ed25519 private key (PEM, unencrypted), resolved relative to the
-       config file; "" = none: the gateway runs without checkpoints, warns at
-       start and audits "audit.unsigned". */
+       config file. Required unless allow_unsigned: the trail is signed by
+       default. */
     char key_file[DG_PATH_MAX];
+    /* `audit.unsigned: true`: the explicit opt-out. No key (the two are
+       exclusive); the gateway runs without checkpoints, warns at start and
+       audits "audit.unsigned". */
+    bool allow_unsigned;
     int checkpoint_every;      /* a checkpoint after this many records; default 100, 1..100000 */
     int checkpoint_interval_s; /* ... or this long after an unsigned record; default 60, 1..86400 */
 };

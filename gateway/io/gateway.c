@@ -13,8 +13,9 @@
  * offending field, and audited; nothing that arrives is dropped silently.
  *
  * Audit: every record goes through audit(), which hash-chains it
- * (audit.c) and publishes it on <root>/audit. With an audit key
- * (audit.key_file) a signed checkpoint follows every
+ * (audit.c) and publishes it on <root>/audit. With the audit key
+ * (audit.key_file; running without one takes audit.unsigned: true, which
+ * is itself audited) a signed checkpoint follows every
  * audit.checkpoint_every records, every audit.checkpoint_interval_s seconds
  * while records are unsigned, and at a clean stop right after
  * gateway.stop, so a cleanly stopped trail ends signed (docs/audit.md).
@@ -73,7 +74,7 @@ struct gw {
     int stopping;
     int exit_code;
     struct dg_audit_chain chain;
-    dg_audit_key *audit_key; /* NULL: no checkpoints (audit.key_file not set) */
+    dg_audit_key *audit_key; /* NULL: no checkpoints (audit.unsigned: true) */
     uv_timer_t checkpoint_timer;
     uint64_t start_wall_ms;
     char id_prefix[24];
@@ -887,12 +888,14 @@ static void audit_signing(struct gw *g)
     const struct dg_config *cfg = g->cfg;
     char detail[DG_TEXT_MAX * 2];
     if (!g->audit_key) {
-        DG_WARN("audit", "msg=\"no audit.key_file: the audit trail will carry no signed "
+        /* Only with audit.unsigned: true (the config refuses a file with
+           neither a key nor the opt-out). */
+        DG_WARN("audit", "msg=\"audit.unsigned: true: the audit trail will carry no signed "
                          "checkpoints\"");
         audit_gw(g, "audit.unsigned", "E", DG_OUTCOME_MINOR, DG_PART_GATEWAY, cfg->gateway_id,
                  "audit", cfg->gateway_id,
-                 "no audit.key_file configured: no signed checkpoints; edits, deletions and "
-                 "truncation can only be detected as far as the hash chain goes");
+                 "audit.unsigned: true (no audit.key_file): no signed checkpoints; edits, "
+                 "deletions and truncation can only be detected as far as the hash chain goes");
         return;
     }
     char fp[65] = "?";

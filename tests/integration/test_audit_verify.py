@@ -194,13 +194,30 @@ class AuditVerify(unittest.TestCase):
             self.assertEqual(gw.terminate(10), 0, gw.log())
             self.assertNotIn("reason=count", gw.stderr())
 
-            # No key: the gateway runs, warns, audits audit.unsigned, signs nothing.
+            # No key and no opt-out: refused, naming the file, the line of the
+            # audit: mapping and the key; the gateway does not start.
+            nokey = dg.write_gateway_config(env, name="nokey.yaml",
+                                            audit={"checkpoint_every": 5})
+            with open(nokey) as f:
+                line_no = f.read().splitlines().index("audit:") + 2
+            want = ("%s:%d: audit.key_file: required key is missing; set audit.unsigned: true "
+                    "to run without signed checkpoints" % (nokey, line_no))
+            chk = env.start("check-nokey", [env.bin("dosegate"), "--check-config", nokey])
+            self.assertEqual(chk.wait(10), 1, chk.log())
+            self.assertIn(want, chk.stderr())
+            run = env.start("run-nokey", [env.bin("dosegate"), "--config", nokey])
+            self.assertEqual(run.wait(10), 1, run.log())
+            self.assertIn(want, run.stderr())
+
+            # The explicit opt-out: the gateway runs, warns, audits
+            # audit.unsigned, signs nothing.
             gw = dg.start_gateway(env, name="gw-unsigned", config=dg.write_gateway_config(
-                env, name="unsigned.yaml"))
+                env, name="unsigned.yaml", audit={"unsigned": "true"}))
             self.assertEqual(gw.terminate(10), 0, gw.log())
             err = gw.stderr()
             self.assertIn("level=warn mod=audit", err)
             self.assertRegex(err, r"mod=audit seq=\d+ event=audit.unsigned outcome=4")
+            self.assertIn("audit.unsigned: true", err)
             self.assertNotIn("event=audit.checkpoint", err)
             self.assertEqual(dg.gateway_counter(gw, "checkpoints"), 0)
 

@@ -864,8 +864,13 @@ static void test_config_section(void **state)
     (void)state;
     static struct dg_config cfg;
     char err[512];
-    assert_int_equal(parse(&cfg, "", err, sizeof err), 0);
+    /* Signed by default: no key is an error unless the file opts out
+       (test_config.c has the file and line of every case). */
+    assert_int_equal(parse(&cfg, "", err, sizeof err), -DG_ECONFIG);
+    assert_non_null(strstr(err, "audit.key_file: required key is missing"));
+    assert_int_equal(parse(&cfg, "audit:\n  unsigned: true\n", err, sizeof err), 0);
     assert_string_equal(cfg.audit.key_file, "");
+    assert_true(cfg.audit.allow_unsigned);
     assert_int_equal(cfg.audit.checkpoint_every, 100);
     assert_int_equal(cfg.audit.checkpoint_interval_s, 60);
     dg_config_free(&cfg);
