@@ -19,10 +19,19 @@
  * this_hash: a QoS 1 redelivery); a seq 1 with a new hash (gateway restart)
  * is a new chain and is kept.
  *
+ * A FILE must be a whole trail: every record signed and a clean stop at the
+ * end (gateway.stop after the last gateway.start), or it may have lost
+ * records at its end that nothing can show; --allow-open-end accepts a trail
+ * cut short (reported, exit 0). --follow checks what arrives, as before:
+ * an unsigned tail is reported (a failure only with --require-signed-tail),
+ * and the end is wherever the follower stopped.
+ *
  * Exit codes: verify 0 intact, 1 not intact (the first break, an empty
- * trail, or an unsigned tail with --require-signed-tail), 2 usage, 3 could
- * not check (unreadable file or key, never connected). record: 0 done, 1
- * failure, 2 usage, 3 --count not reached within --timeout.
+ * trail, or for a FILE an unsigned tail or an open end without
+ * --allow-open-end; with --follow an unsigned tail only with
+ * --require-signed-tail), 2 usage, 3 could not check (unreadable file or
+ * key, never connected). record: 0 done, 1 failure, 2 usage, 3 --count not
+ * reached within --timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +67,7 @@ enum { EXIT_OK = 0, EXIT_BROKEN = 1, EXIT_USAGE = 2, EXIT_CANNOT = 3 };
 
 struct tool {
     /* options */
-    bool record_mode, follow, verbose, require_signed_tail, no_restart;
+    bool record_mode, follow, verbose, require_signed_tail, no_restart, allow_open_end;
     const char *url, *ca, *cert, *key, *root, *client_id, *out, *pubkey, *file;
     uint64_t from_seq;
     long count;       /* -1: not given */
@@ -93,7 +102,7 @@ static void usage_main(FILE *f)
 {
     fprintf(f, "usage: " PROG " record --url URL --ca FILE --cert FILE --key FILE --root ROOT\n"
                "                      --out FILE [--count N] [--timeout S] [--client-id ID]\n"
-               "       " PROG " verify --pubkey FILE [--from-seq N] [--require-signed-tail]\n"
+               "       " PROG " verify --pubkey FILE [--from-seq N] [--allow-open-end]\n"
                "                      [--no-restart] [--verbose] FILE\n"
                "       " PROG " verify --follow --pubkey FILE --url URL --ca FILE --cert FILE\n"
                "                      --key FILE --root ROOT [--count N] [--timeout S] ...\n"
@@ -131,7 +140,7 @@ static void usage_record(FILE *f)
 
 static void usage_verify(FILE *f)
 {
-    fprintf(f, "usage: " PROG " verify --pubkey FILE [--from-seq N] [--require-signed-tail]\n"
+    fprintf(f, "usage: " PROG " verify --pubkey FILE [--from-seq N] [--allow-open-end]\n"
                "                      [--no-restart] [--verbose] FILE\n"
                "       " PROG " verify --follow --pubkey FILE --url URL --ca FILE --cert FILE\n"
                "                      --key FILE --root ROOT [--from-seq N] [--count N]\n"
@@ -144,12 +153,22 @@ static void usage_verify(FILE *f)
                "(I is the record's position: its line in FILE). Faults: edited, gap\n"
                "(deleted), reordered, duplicate, chain (prev_hash mismatch), truncated-start,\n"
                "missing-signature, bad-signature, forged-checkpoint, stray-signature,\n"
-               "gateway-changed, restart, malformed, empty, unsigned-tail.\n"
+               "gateway-changed, restart, malformed, empty, unsigned-tail, open-end.\n"
+               "\n"
+               "A FILE must end closed: every record signed by a checkpoint (else\n"
+               "unsigned-tail) and a clean stop at the end, gateway.stop after the last\n"
+               "gateway.start (else open-end): a trail without them may have lost records at\n"
+               "its end that nothing can show.\n"
                "\n"
                "  --pubkey FILE          the gateway's audit public key (audit.pub, PEM)\n"
                "  --from-seq N           the trail starts at seq N (an export cut at the start)\n"
-               "  --require-signed-tail  records after the last checkpoint are a failure\n"
-               "                         (without it they are reported as UNSIGNED, exit 0)\n"
+               "  --allow-open-end       FILE: accept a trail that does not end closed (a running\n"
+               "                         or killed gateway's): records after the last checkpoint\n"
+               "                         are reported as UNSIGNED and a missing stop as OPEN,\n"
+               "                         exit 0\n"
+               "  --require-signed-tail  records after the last checkpoint are a failure (the\n"
+               "                         default for FILE; for --follow, or with\n"
+               "                         --allow-open-end)\n"
                "  --no-restart           a new chain (seq 1 again: gateway restart) is a failure\n"
                "  --verbose              print a line per checkpoint (always with --follow)\n"
                "  --follow               subscribe to ROOT/audit (QoS 1) and check records as\n"
@@ -183,6 +202,7 @@ enum {
     O_PUBKEY,
     O_FROM,
     O_SIGNED,
+    O_OPEN_END,
     O_NO_RESTART,
     O_FOLLOW,
     O_VERBOSE,
@@ -204,6 +224,7 @@ static int parse_args(int argc, char **argv, struct tool *t)
         {"pubkey", required_argument, NULL, O_PUBKEY},
         {"from-seq", required_argument, NULL, O_FROM},
         {"require-signed-tail", no_argument, NULL, O_SIGNED},
+        {"allow-open-end", no_argument, NULL, O_OPEN_END},
         {"no-restart", no_argument, NULL, O_NO_RESTART},
         {"follow", no_argument, NULL, O_FOLLOW},
         {"verbose", no_argument, NULL, O_VERBOSE},
@@ -271,6 +292,9 @@ static int parse_args(int argc, char **argv, struct tool *t)
         case O_SIGNED:
             t->require_signed_tail = true;
             break;
+        case O_OPEN_END:
+            t->allow_open_end = true;
+            break;
         case O_NO_RESTART:
             t->no_restart = true;
             break;
@@ -292,14 +316,17 @@ static int parse_args(int argc, char **argv, struct tool *t)
         if (optind < argc) return usage_error("unexpected argument");
         if (!t->out) return usage_error("record needs --out FILE");
         if (t->pubkey || t->from_seq || t->require_signed_tail || t->no_restart || t->follow ||
-            t->verbose)
-            return usage_error("--pubkey/--from-seq/--require-signed-tail/--no-restart/"
-                               "--follow/--verbose are for verify");
+            t->verbose || t->allow_open_end)
+            return usage_error("--pubkey/--from-seq/--require-signed-tail/--allow-open-end/"
+                               "--no-restart/--follow/--verbose are for verify");
     } else {
         if (!t->pubkey) return usage_error("verify needs --pubkey FILE");
         if (t->out) return usage_error("--out is for record");
         if (t->follow) {
             if (optind < argc) return usage_error("verify --follow takes no FILE");
+            if (t->allow_open_end)
+                return usage_error("--allow-open-end is for verify FILE (--follow never asks "
+                                   "for a closed end)");
         } else {
             if (optind + 1 != argc) return usage_error("verify needs exactly one FILE");
             t->file = argv[optind];
@@ -362,20 +389,29 @@ static int finish_verify(struct tool *t)
            s.records, s.first_seq, s.last_seq, s.checkpoints, s.unsigned_records);
     if (s.segments > 1) printf(", %" PRIu64 " chains (gateway restarts)", s.segments);
     if (s.duplicates) printf(", %" PRIu64 " redeliveries skipped", s.duplicates);
+    if (s.stop_seq) printf(", closed by gateway.stop at seq %" PRIu64, s.stop_seq);
     printf("\n");
+    /* What a FILE without --allow-open-end would have failed on. */
+    const char *hint = t->follow ? "(--require-signed-tail makes this a failure)"
+                                 : "(accepted with --allow-open-end)";
     if (s.unsigned_records > 0) {
         if (s.segments == 1)
             printf("UNSIGNED: %" PRIu64 " record%s after the last checkpoint (seq %" PRIu64
                    "..%" PRIu64 ") %s not signed: records cut off after them cannot be detected "
-                   "(--require-signed-tail makes this a failure)\n",
+                   "%s\n",
                    s.unsigned_records, s.unsigned_records == 1 ? "" : "s", s.unsigned_first_seq,
-                   s.last_seq, s.unsigned_records == 1 ? "is" : "are");
+                   s.last_seq, s.unsigned_records == 1 ? "is" : "are", hint);
         else
             printf("UNSIGNED: %" PRIu64 " records after the last checkpoint of their chain are "
                    "not signed, the first at seq %" PRIu64 " (chain %" PRIu64
-                   "): records cut off after them cannot be detected\n",
-                   s.unsigned_records, s.unsigned_first_seq, s.unsigned_first_segment);
+                   "): records cut off after them cannot be detected %s\n",
+                   s.unsigned_records, s.unsigned_first_seq, s.unsigned_first_segment, hint);
     }
+    if (!t->follow && s.stop_seq == 0)
+        printf("OPEN: no gateway.stop after the last gateway.start: the trail ends at seq %" PRIu64
+               " while the gateway ran on (or was killed, or the trail was cut); records after "
+               "it cannot be known missing %s\n",
+               s.last_seq, hint);
     fflush(stdout);
     return EXIT_OK;
 }
@@ -759,7 +795,9 @@ int main(int argc, char **argv)
         .any_start = t.follow && !t.from_seq,
         .skip_duplicates = t.follow,
         .no_restart = t.no_restart,
-        .require_signed_tail = t.require_signed_tail,
+        /* A FILE must end closed unless --allow-open-end; --follow as documented. */
+        .require_signed_tail = t.require_signed_tail || (!t.follow && !t.allow_open_end),
+        .require_stop = !t.follow && !t.allow_open_end,
     };
     dg_audit_verifier_init(&verifier, &opts);
     t.v = &verifier;

@@ -5,7 +5,11 @@
  *   dosegate-cli watch ...   subscribe (QoS 1) and print every message,
  *                            decoded by the kind of its topic: one readable
  *                            line, or one JSON object per line (--json)
- *   dosegate-cli ack ...     publish one AlertAck and wait for its PUBACK
+ *   dosegate-cli ack ...     publish one AlertAck on <root>/ack/<dashboard id>
+ *                            and wait for its PUBACK; the dashboard id is
+ *                            the CN of --cert unless --dashboard-id says
+ *                            otherwise (the broker ACL lets a dashboard
+ *                            write only under its own CN)
  *
  * Both use one dg_link (Paho MQTTAsync over mutual TLS, bridged into a libuv
  * loop), so everything here runs on the loop thread.
@@ -17,12 +21,16 @@
  * lowercase names, bytes as lowercase hex, absent sub-messages as null.
  *
  * Exit codes: 0 done; 1 runtime failure (cannot open the link, never
- * connected, ack not acknowledged); 2 usage error; 3 watch --count N given
- * and fewer than N messages decoded before --timeout.
+ * connected, ack not acknowledged); 2 usage error (also: ack without
+ * --dashboard-id and a --cert whose CN cannot be read or is not an id); 3
+ * watch --count N given and fewer than N messages decoded before --timeout.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +42,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "dosegate.pb-c.h"
+#include "io/codec.h"
 #include "io/link.h"
 #include "io/log.h"
 #include "io/util.h"
@@ -74,12 +83,14 @@ struct cli {
     long count;       /* -1: not given */
     double timeout_s; /* 0: none */
     bool json;
-    const char *alert_id, *user, *comment;
+    const char *alert_id, *user, *comment, *dashboard_id;
     bool reset;
     /* state */
     char client_id_buf[64];
     bool client_id_given; /* --client-id: a persistent session */
     char ack_id[64];
+    char cert_cn[DG_ID_MAX]; /* the certificate's CN: the default dashboard id */
+    char ack_topic[512];     /* ROOT/ack/<dashboard id> */
     long decoded;
     bool ever_connected, published, stopping;
     int exit_code;
@@ -133,8 +144,8 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /*
  * Classify topic by its segments under root: pump/<id>/telemetry,
- * pump/<id>/command, monitor/<id>/vitals, alert/<bed>, alarms/<bed>, ack,
- * audit, gateway/<id>/status. A topic outside root (a --filter with another
+ * pump/<id>/command, monitor/<id>/vitals, alert/<bed>, alarms/<bed>,
+ * ack/<dashboard>, audit, gateway/<id>/status. A topic outside root (a --filter with another
  * root) is classified by the same patterns at its tail.
  */
 static enum kind classify(const char *root, const char *topic)
@@ -175,9 +186,9 @@ static enum kind classify(const char *root, const char *topic)
         if (n == 2 && len[1] > 0) {
             if (SEG(0, "alert")) return K_ALERT;
             if (SEG(0, "alarms")) return K_ALARMS;
+            if (SEG(0, "ack")) return K_ACK;
         }
         if (n == 1) {
-            if (SEG(0, "ack")) return K_ACK;
             if (SEG(0, "audit")) return K_AUDIT;
         }
 #undef SEG
@@ -887,8 +898,8 @@ static void on_done(void *ctx, dg_link *link, uint64_t token, int rc)
     (void)token;
     if (!c->ack_mode || c->stopping) return;
     if (rc == 0) {
-        printf("ack sent alert=%s user=%s%s ack_id=%s\n", c->alert_id, c->user,
-               c->reset ? " reset" : "", c->ack_id);
+        printf("ack sent alert=%s user=%s dashboard=%s%s ack_id=%s\n", c->alert_id, c->user,
+               c->dashboard_id, c->reset ? " reset" : "", c->ack_id);
         fflush(stdout);
         stop(c, 0);
     } else {
@@ -897,11 +908,72 @@ static void on_done(void *ctx, dg_link *link, uint64_t token, int rc)
     }
 }
 
+/*
+ * The CN of the client certificate at path into cn[DG_ID_MAX]: the
+ * dashboard id the broker knows this client by. Returns 0, or -DG_EINVAL
+ * with a message printed (unreadable, no CN or several, not an id).
+ */
+static int cert_common_name(const char *path, char *cn, size_t cnlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "dosegate-cli: cannot open %s: %s\n", path, strerror(errno));
+        return -DG_EINVAL;
+    }
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    int rc = -DG_EINVAL;
+    unsigned char *utf8 = NULL;
+    if (!x) {
+        fprintf(stderr, "dosegate-cli: %s holds no PEM certificate\n", path);
+        goto out;
+    }
+    X509_NAME *name = X509_get_subject_name(x);
+    int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (i < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0) {
+        fprintf(stderr, "dosegate-cli: %s: the subject needs exactly one CN (use --dashboard-id)\n",
+                path);
+        goto out;
+    }
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (n <= 0 || (size_t)n >= cnlen || memchr(utf8, '\0', (size_t)n)) {
+        fprintf(stderr, "dosegate-cli: %s: the CN is empty or too long for an id\n", path);
+        goto out;
+    }
+    memcpy(cn, utf8, (size_t)n);
+    cn[n] = '\0';
+    rc = 0;
+out:
+    OPENSSL_free(utf8);
+    X509_free(x);
+    return rc;
+}
+
+/*
+ * The ack's topic, ROOT/ack/<dashboard id>, into c->ack_topic: the id is
+ * --dashboard-id, else the CN of --cert. Returns 0, or -DG_EINVAL with a
+ * message printed.
+ */
+static int ack_topic(struct cli *c)
+{
+    if (!c->dashboard_id) {
+        if (cert_common_name(c->cert, c->cert_cn, sizeof c->cert_cn) != 0) return -DG_EINVAL;
+        c->dashboard_id = c->cert_cn;
+    }
+    if (dg_topic_format(c->ack_topic, sizeof c->ack_topic, c->root, DG_TOPIC_ACK,
+                        c->dashboard_id) != 0) {
+        fprintf(stderr,
+                "dosegate-cli: dashboard id \"%s\" cannot be a topic level (1 to %d printable "
+                "characters without space, '/', '+' or '#'), or --root is too long\n",
+                c->dashboard_id, DG_ID_MAX - 1);
+        return -DG_EINVAL;
+    }
+    return 0;
+}
+
 static int send_ack(struct cli *c)
 {
-    char topic[512];
-    int n = snprintf(topic, sizeof topic, "%s/ack", c->root);
-    if (n < 0 || (size_t)n >= sizeof topic) return -DG_EINVAL;
+    const char *topic = c->ack_topic;
     Dosegate__V1__AlertAck a = DOSEGATE__V1__ALERT_ACK__INIT;
     a.schema_version = 1;
     a.alert_id = (char *)c->alert_id;
@@ -957,7 +1029,7 @@ static void usage(FILE *f)
                "                          [--json] [--client-id ID]\n"
                "       dosegate-cli ack   --url URL --ca FILE --cert FILE --key FILE --root ROOT\n"
                "                          --alert-id ID --user USER [--reset] [--comment TEXT]\n"
-               "                          [--client-id ID]\n"
+               "                          [--dashboard-id ID] [--client-id ID]\n"
                "       dosegate-cli --help\n"
                "\n"
                "watch: subscribe (QoS 1) and print each message decoded by its topic kind\n"
@@ -969,8 +1041,10 @@ static void usage(FILE *f)
                "               hex); undecodable payloads give \"type\":\"error\"\n"
                "  --count N    exit 0 after N decoded messages\n"
                "  --timeout S  exit after S seconds: 0, or 3 if --count was not reached\n"
-               "ack: publish one AlertAck to ROOT/ack (QoS 1) and wait for the broker's\n"
-               "  acknowledgement (10 s at most). --reset also resets a latched pause/stop.\n"
+               "ack: publish one AlertAck to ROOT/ack/DASHBOARD (QoS 1) and wait for the\n"
+               "  broker's acknowledgement (10 s at most). --reset also resets a latched\n"
+               "  pause/stop. DASHBOARD is the CN of --cert (the broker lets a dashboard write\n"
+               "  only under its own CN), or --dashboard-id ID.\n"
                "\n"
                "  --url URL        broker, ssl://host:port\n"
                "  --ca/--cert/--key FILE   trust store, client certificate and key (PEM)\n"
@@ -998,6 +1072,7 @@ enum {
     O_USER,
     O_RESET,
     O_COMMENT,
+    O_DASHBOARD,
 };
 
 static int usage_error(const char *msg)
@@ -1024,6 +1099,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"user", required_argument, NULL, O_USER},
         {"reset", no_argument, NULL, O_RESET},
         {"comment", required_argument, NULL, O_COMMENT},
+        {"dashboard-id", required_argument, NULL, O_DASHBOARD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1091,6 +1167,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case O_COMMENT:
             c->comment = optarg;
             break;
+        case O_DASHBOARD:
+            c->dashboard_id = optarg;
+            break;
         case 'h':
             return 1;
         default:
@@ -1105,8 +1184,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
             return usage_error("ack needs --alert-id and --user");
         if (c->n_filters || c->count >= 0 || c->timeout_s > 0 || c->json)
             return usage_error("--filter/--count/--timeout/--json are for watch");
-    } else if (c->alert_id || c->user || c->reset || c->comment) {
-        return usage_error("--alert-id/--user/--reset/--comment are for ack");
+    } else if (c->alert_id || c->user || c->reset || c->comment || c->dashboard_id) {
+        return usage_error("--alert-id/--user/--reset/--comment/--dashboard-id are for ack");
     }
     return 0;
 }
@@ -1120,6 +1199,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (rc < 0) return 2;
+    if (c.ack_mode && ack_topic(&c) != 0) return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
 

@@ -466,9 +466,17 @@ int dg_alert_ack(dg_core *c, const struct dg_ack *ack, struct dg_now now)
     struct dg_bed *b = NULL;
     struct dg_alert *a = dg_alert_by_id(c, ack->alert_id, &b);
     if (!a) return -DG_ENOTFOUND;
+    /* Who, for the audit trail: the user the dashboard names (a claim) and
+       the dashboard certificate it came through (the shell took it from the
+       topic, which the broker binds to the certificate's CN). */
+    char who[2 * DG_ID_MAX + 8];
+    if (ack->dashboard_id[0])
+        snprintf(who, sizeof who, "%s via %s", ack->user_id, ack->dashboard_id);
+    else
+        dg_copy_str(who, sizeof who, ack->user_id);
     if (!a->acknowledged) {
         a->acknowledged = true;
-        emit_phase(c, a, DG_PHASE_ACKNOWLEDGE, now, ack->user_id);
+        emit_phase(c, a, DG_PHASE_ACKNOWLEDGE, now, who);
     }
     if (ack->reset && a->latched) {
         /* The clinician takes over: the latch is released and the alert
@@ -485,10 +493,10 @@ int dg_alert_ack(dg_core *c, const struct dg_ack *ack, struct dg_now now)
         dg_copy_str(source, sizeof source, a->source_id);
         char detail[DG_TEXT_MAX];
         snprintf(detail, sizeof detail, "latch of %s (%s) reset by %s", a->alert_id, a->condition,
-                 ack->user_id);
-        dg_audit_emit(c, "alert.reset", "U", DG_OUTCOME_SUCCESS, DG_PART_USER, ack->user_id,
-                      "alert", a->alert_id, detail);
-        alert_clear(c, b, a, now, ack->user_id);
+                 who);
+        dg_audit_emit(c, "alert.reset", "U", DG_OUTCOME_SUCCESS, DG_PART_USER, who, "alert",
+                      a->alert_id, detail);
+        alert_clear(c, b, a, now, who);
         for (size_t i = 0; i < n_targets; i++) {
             struct dg_pump *p = dg_pump_find(c, targets[i]);
             if (!p) continue;

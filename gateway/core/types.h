@@ -93,7 +93,11 @@ struct dg_vitals {
 /* One validated AlertAck. */
 struct dg_ack {
     char alert_id[DG_ID_MAX];
-    char user_id[DG_ID_MAX];
+    char user_id[DG_ID_MAX]; /* who, as the dashboard says (a claim) */
+    /* Which dashboard certificate sent it: the id in its topic
+       (<root>/ack/<dashboard_id>), which the broker ACL binds to the
+       certificate's CN. Set by the shell, not the codec; "" = unknown. */
+    char dashboard_id[DG_ID_MAX];
     char ack_id[DG_ID_MAX];
     bool reset;
     uint64_t time_ms;

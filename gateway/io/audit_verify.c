@@ -36,7 +36,12 @@ static const char *const fault_names[DG_AUDIT_FAULT__COUNT] = {
     [DG_AUDIT_STRAY_SIGNATURE] = "stray-signature",
     [DG_AUDIT_UNSIGNED_TAIL] = "unsigned-tail",
     [DG_AUDIT_EMPTY] = "empty",
+    [DG_AUDIT_OPEN_END] = "open-end",
 };
+
+/* The events that open and close a gateway run (gateway.c). */
+#define START_EVENT "gateway.start"
+#define STOP_EVENT  "gateway.stop"
 
 const char *dg_audit_fault_name(enum dg_audit_fault f)
 {
@@ -451,6 +456,11 @@ enum dg_audit_step dg_audit_verify_record(struct dg_audit_verifier *v, const uin
         return brk(v, DG_AUDIT_STRAY_SIGNATURE, r.seq, idx,
                    "a signature on a record that is not a checkpoint");
     }
+    /* Open and closed: a clean stop closes the trail until the next start. */
+    if (slice_eq(r.event_type, STOP_EVENT, strlen(STOP_EVENT)))
+        v->stop_seq = r.seq;
+    else if (slice_eq(r.event_type, START_EVENT, strlen(START_EVENT)))
+        v->stop_seq = 0;
 
     v->have_last = true;
     v->last_seq = r.seq;
@@ -485,6 +495,7 @@ enum dg_audit_fault dg_audit_verify_finish(struct dg_audit_verifier *v,
         }
         sum->unsigned_first_seq = v->unsigned_first;
         sum->unsigned_first_segment = v->unsigned_first_segment;
+        sum->stop_seq = v->stop_seq;
     }
     if (v->broken) return v->finding.fault;
     if (v->records == 0) {
@@ -508,6 +519,14 @@ enum dg_audit_fault dg_audit_verify_finish(struct dg_audit_verifier *v,
                 v->unsigned_total == 1 ? "its" : "their", v->unsigned_total == 1 ? "is" : "are",
                 v->unsigned_first, v->unsigned_first_segment, v->segments, tail);
         return DG_AUDIT_UNSIGNED_TAIL;
+    }
+    if (v->opts.require_stop && v->stop_seq == 0) {
+        brk(v, DG_AUDIT_OPEN_END, v->last_seq, v->last_index,
+            "the trail ends at seq %" PRIu64 " with no " STOP_EVENT " after the last " START_EVENT
+            ": the gateway was still running or did not stop cleanly, or the trail was cut; "
+            "records after seq %" PRIu64 " may be missing",
+            v->last_seq, v->last_seq);
+        return DG_AUDIT_OPEN_END;
     }
     return DG_AUDIT_INTACT;
 }

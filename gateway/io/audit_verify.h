@@ -24,6 +24,13 @@
  * off after them, so they are reported, and are a failure with
  * opts.require_signed_tail.
  *
+ * A trail is "closed" when a gateway.stop comes after its last
+ * gateway.start: a clean stop, which the gateway signs at once, so nothing
+ * can be missing after it. With opts.require_stop a trail that is not closed
+ * (a running gateway's, a killed one's, or one cut after a checkpoint) is a
+ * failure: DG_AUDIT_OPEN_END. dosegate-audit verify FILE asks for both
+ * (signed tail and closed end) unless told --allow-open-end.
+ *
  * No allocation, no globals, no I/O; one verifier per trail, one thread.
  */
 #ifndef DG_AUDIT_VERIFY_H
@@ -53,6 +60,7 @@ enum dg_audit_fault {
     DG_AUDIT_STRAY_SIGNATURE,   /* a signature on a record that is not a checkpoint */
     DG_AUDIT_UNSIGNED_TAIL,     /* records after the last checkpoint (require_signed_tail) */
     DG_AUDIT_EMPTY,             /* no record at all */
+    DG_AUDIT_OPEN_END,          /* no gateway.stop after the last gateway.start (require_stop) */
     DG_AUDIT_FAULT__COUNT
 };
 
@@ -74,6 +82,8 @@ struct dg_audit_verify_opts {
                                    break: QoS 1 redelivery on a live topic */
     bool no_restart;            /* a new chain (seq 1 again) is a break */
     bool require_signed_tail;   /* records after the last checkpoint are a break */
+    bool require_stop;          /* the trail must end closed: gateway.stop after the last
+                                   gateway.start */
 };
 
 #define DG_AUDIT_RECENT 1024 /* records remembered to recognise duplicates */
@@ -90,6 +100,8 @@ struct dg_audit_verifier {
     uint64_t unsigned_first; /* first unsigned seq of the first segment that ended unsigned */
     uint64_t unsigned_first_segment;
     uint64_t unsigned_first_index;
+    /* closed end: seq of a gateway.stop with no gateway.start after it; 0 = none */
+    uint64_t stop_seq;
     /* the current segment */
     bool have_last;
     uint64_t seg_first_seq, last_seq, last_checkpoint_seq, last_index;
@@ -142,13 +154,16 @@ struct dg_audit_summary {
     uint64_t tail_first_seq;         /* the last segment's unsigned tail; 0 = none */
     uint64_t unsigned_first_seq;     /* first unsigned seq (earliest segment) */
     uint64_t unsigned_first_segment; /* 1-based segment it is in */
+    uint64_t stop_seq;               /* the closing gateway.stop; 0 = the trail is open */
 };
 
 /*
  * End of the trail: settle a pending gap, count the unsigned tail, and
  * fill *sum. Returns DG_AUDIT_INTACT, or the fault (also in v->finding):
- * the first break, DG_AUDIT_EMPTY, or DG_AUDIT_UNSIGNED_TAIL when
- * opts.require_signed_tail and some records are unsigned.
+ * the first break, DG_AUDIT_EMPTY, DG_AUDIT_UNSIGNED_TAIL when
+ * opts.require_signed_tail and some records are unsigned, or
+ * DG_AUDIT_OPEN_END when opts.require_stop and the trail is not closed
+ * (checked in that order).
  */
 enum dg_audit_fault dg_audit_verify_finish(struct dg_audit_verifier *v,
                                            struct dg_audit_summary *sum);

@@ -113,14 +113,14 @@ enum dg_topic_kind {
     DG_TOPIC_COMMAND,   /* <root>/pump/<id>/command */
     DG_TOPIC_ALERT,     /* <root>/alert/<bed> */
     DG_TOPIC_ALARMS,    /* <root>/alarms/<bed> */
-    DG_TOPIC_ACK,       /* <root>/ack */
+    DG_TOPIC_ACK,       /* <root>/ack/<dashboard_id> */
     DG_TOPIC_AUDIT,     /* <root>/audit */
     DG_TOPIC_STATUS,    /* <root>/gateway/<id>/status */
 };
 
 /*
- * Classify topic under root; copy the id segment (pump, monitor, bed or
- * gateway id; "" for ack/audit) into id[idlen]. Returns the kind, or
+ * Classify topic under root; copy the id segment (pump, monitor, bed,
+ * dashboard or gateway id; "" for audit) into id[idlen]. Returns the kind, or
  * DG_TOPIC_UNKNOWN (also when the id is empty or does not fit).
  */
 enum dg_topic_kind dg_topic_parse(const char *root, const char *topic, char *id, size_t idlen);

@@ -21,8 +21,11 @@
  * certificate, the client certificate and key must parse and belong
  * together, and the key must not be encrypted (the gateway has no passphrase
  * to give it); the audit signing key (audit.key_file) must be an unencrypted
- * Ed25519 private key. Validity dates are NOT checked: an edge box may boot
- * with a wrong clock, and the broker's handshake is the authority on expiry.
+ * Ed25519 private key, and is required unless the file opts out with
+ * audit.unsigned: true (checked last, so a file is refused for it only once
+ * everything else in it is valid). Validity dates are NOT checked: an edge
+ * box may boot with a wrong clock, and the broker's handshake is the
+ * authority on expiry.
  *
  * The result is built in a private copy and copied into *cfg only on
  * success, so a failed load (e.g. a reload with a bad file) leaves the
@@ -257,10 +260,14 @@ enum { L_URL, L_CLIENT_ID, L_CA, L_CERT, L_KEY, L_KEEPALIVE };
 static const struct dg_yaml_key device_link_keys[] = LINK_KEYS(true);
 static const struct dg_yaml_key clinic_link_keys[] = LINK_KEYS(false);
 
-/* audit: every key optional (docs/audit.md). */
-enum { A_KEY, A_EVERY, A_INTERVAL };
+/* audit: key_file, unless unsigned: true (checked in parse_config()); the
+   rest optional (docs/audit.md). */
+enum { A_KEY, A_UNSIGNED, A_EVERY, A_INTERVAL };
 static const struct dg_yaml_key audit_keys[] = {
     [A_KEY] = PATHK("key_file", false, struct dg_audit_settings, key_file),
+    [A_UNSIGNED] = {.name = "unsigned",
+                    .type = DG_YAML_BOOL,
+                    .offset = offsetof(struct dg_audit_settings, allow_unsigned)},
     [A_EVERY] = INT("checkpoint_every", struct dg_audit_settings, checkpoint_every, 1, 100000),
     [A_INTERVAL] =
         INT("checkpoint_interval_s", struct dg_audit_settings, checkpoint_interval_s, 1, 86400),
@@ -268,12 +275,14 @@ static const struct dg_yaml_key audit_keys[] = {
 
 /* devices: every key optional (docs/config.md); the prefixes default in
    parse_config(). */
-enum { DV_PUMP_PREFIX, DV_MONITOR_PREFIX, DV_INVENTORY };
+enum { DV_PUMP_PREFIX, DV_MONITOR_PREFIX, DV_DASHBOARD_PREFIX, DV_INVENTORY };
 static const struct dg_yaml_key devices_keys[] = {
     [DV_PUMP_PREFIX] =
         STR("pump_id_prefix", false, struct dg_devices_settings, pump_id_prefix, check_id),
     [DV_MONITOR_PREFIX] =
         STR("monitor_id_prefix", false, struct dg_devices_settings, monitor_id_prefix, check_id),
+    [DV_DASHBOARD_PREFIX] = STR("dashboard_id_prefix", false, struct dg_devices_settings,
+                                dashboard_id_prefix, check_id),
     [DV_INVENTORY] = NODE("inventory", false, DG_YAML_SEQ),
 };
 
@@ -1146,6 +1155,46 @@ static int check_prefixes(struct dg_yaml *y, const struct dg_devices_settings *d
             : " (the default)");
 }
 
+/* Does one of a and b start with the other (equal included)? */
+static bool prefixes_overlap(const char *a, const char *b)
+{
+    return strncmp(a, b, strlen(a)) == 0 || strncmp(b, a, strlen(b)) == 0;
+}
+
+/*
+ * The dashboard prefix must not overlap either device prefix, inventory or
+ * not: the inventory lists pumps and monitors only, so nothing else could
+ * tell a dashboard's id from a device's. Names the dashboard prefix if the
+ * file sets it, else the device prefix the file sets.
+ */
+static int check_dashboard_prefix(struct dg_yaml *y, const struct dg_devices_settings *d,
+                                  const struct dg_yaml_hit *hits)
+{
+    static const struct {
+        int hit;
+        const char *key;
+    } dev[] = {{DV_PUMP_PREFIX, "pump_id_prefix"}, {DV_MONITOR_PREFIX, "monitor_id_prefix"}};
+    const char *dash = d->dashboard_id_prefix;
+    for (size_t i = 0; i < ARRAY_LEN(dev); i++) {
+        const char *other = dev[i].hit == DV_PUMP_PREFIX ? d->pump_id_prefix : d->monitor_id_prefix;
+        if (!prefixes_overlap(dash, other)) continue;
+        bool name_dash = hits[DV_DASHBOARD_PREFIX].value != NULL;
+        char key[48];
+        snprintf(key, sizeof key, "devices.%s", name_dash ? "dashboard_id_prefix" : dev[i].key);
+        return dg_yaml_fail(
+            y, name_dash ? hits[DV_DASHBOARD_PREFIX].value : hits[dev[i].hit].value, key,
+            "\"%s\" and %s \"%s\"%s overlap (one starts with the other), so an id alone cannot "
+            "tell a dashboard from a %s: use prefixes that do not",
+            name_dash ? dash : other, name_dash ? dev[i].key : "dashboard_id_prefix",
+            name_dash ? other : dash,
+            (name_dash ? hits[dev[i].hit].value : hits[DV_DASHBOARD_PREFIX].value)
+                ? ""
+                : " (the default)",
+            dev[i].hit == DV_PUMP_PREFIX ? "pump" : "monitor");
+    }
+    return 0;
+}
+
 /*
  * The devices: mapping into d, whose prefixes hold their defaults. The
  * inventory, if any, is stored sorted by id in one dg_calloc'd array that d
@@ -1163,6 +1212,7 @@ static int parse_devices(struct dg_yaml *y, const yaml_node_t *map, struct dg_de
     const yaml_node_t *inv = hits[DV_INVENTORY].value;
     d->have_inventory = inv != NULL;
     rc = check_prefixes(y, d, hits);
+    if (rc == 0) rc = check_dashboard_prefix(y, d, hits);
     if (rc != 0 || !inv) return rc;
 
     size_t n = dg_yaml_seq_len(inv);
@@ -1288,6 +1338,7 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     c->audit.checkpoint_interval_s = 60;
     snprintf(c->devices.pump_id_prefix, sizeof c->devices.pump_id_prefix, "pump-");
     snprintf(c->devices.monitor_id_prefix, sizeof c->devices.monitor_id_prefix, "monitor-");
+    snprintf(c->devices.dashboard_id_prefix, sizeof c->devices.dashboard_id_prefix, "dashboard-");
 
     const yaml_node_t *root = dg_yaml_root(&y);
     rc = dg_yaml_map(&y, root, "", rkeys, ARRAY_LEN(root_keys), c, root_hits);
@@ -1358,7 +1409,9 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
         goto fail;
     }
 
-    /* audit: optional; without a key the gateway warns and signs nothing. */
+    /* audit: the key, or the explicit opt-out (checked below, once the rest
+       of the file and the drug library are known to be valid). */
+    memset(audit_hits, 0, sizeof audit_hits);
     if (root_hits[R_AUDIT].value) {
         rc = dg_yaml_map(&y, root_hits[R_AUDIT].value, "audit", akeys, ARRAY_LEN(audit_keys),
                          &c->audit, audit_hits);
@@ -1381,6 +1434,22 @@ static int parse_config(struct dg_config *c, const char *path, const char *dir,
     else
         rc = load_druglib(&c->druglib, c->drug_library_path, err, errlen);
     if (rc != 0) goto fail;
+
+    /* The audit trail is signed unless the file says otherwise, in so many
+       words: a missing key is an error, not a quiet downgrade. */
+    if (!c->audit.key_file[0] && !c->audit.allow_unsigned) {
+        rc = dg_yaml_fail(&y, root_hits[R_AUDIT].value ? root_hits[R_AUDIT].value : root,
+                          "audit.key_file",
+                          "required key is missing; set audit.unsigned: true to run without "
+                          "signed checkpoints");
+        goto fail;
+    }
+    if (c->audit.key_file[0] && c->audit.allow_unsigned) {
+        rc = dg_yaml_fail(&y, audit_hits[A_UNSIGNED].value, "audit.unsigned",
+                          "true contradicts audit.key_file (%s): remove one of them",
+                          c->audit.key_file);
+        goto fail;
+    }
 
     dg_yaml_close(&y);
     return 0;

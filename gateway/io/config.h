@@ -28,15 +28,21 @@ struct dg_link_settings {
 /* The `audit:` section (docs/audit.md): signed checkpoints of the audit trail. */
 struct dg_audit_settings {
     /* Ed25519 private key (PEM, unencrypted), resolved relative to the
-       config file; "" = none: the gateway runs without checkpoints, warns at
-       start and audits "audit.unsigned". */
+       config file. Required unless allow_unsigned: the trail is signed by
+       default. */
     char key_file[DG_PATH_MAX];
+    /* `audit.unsigned: true`: the explicit opt-out. No key (the two are
+       exclusive); the gateway runs without checkpoints, warns at start and
+       audits "audit.unsigned". */
+    bool allow_unsigned;
     int checkpoint_every;      /* a checkpoint after this many records; default 100, 1..100000 */
     int checkpoint_interval_s; /* ... or this long after an unsigned record; default 60, 1..86400 */
 };
 
-/* What a device certificate is: the kind decides which topics it may write. */
-enum dg_device_kind { DG_DEVICE_PUMP = 1, DG_DEVICE_MONITOR = 2 };
+/* What a device certificate is: the kind decides which topics it may write.
+   A dashboard writes only acknowledgements (<root>/ack/<its id>); the
+   inventory lists pumps and monitors only. */
+enum dg_device_kind { DG_DEVICE_PUMP = 1, DG_DEVICE_MONITOR = 2, DG_DEVICE_DASHBOARD = 3 };
 
 /* Most entries devices.inventory may list (far more than a 1 MiB file can
    hold without YAML aliases; a bound on what a file can make us allocate). */
@@ -58,6 +64,9 @@ struct dg_inventory_entry {
 struct dg_devices_settings {
     char pump_id_prefix[DG_ID_MAX];    /* a pump's id starts with this; default "pump-" */
     char monitor_id_prefix[DG_ID_MAX]; /* a monitor's id; default "monitor-" */
+    /* A dashboard's id (the <dashboard_id> of an ack topic); default
+       "dashboard-". Never overlaps the two device prefixes. */
+    char dashboard_id_prefix[DG_ID_MAX];
     /* The inventory: when present (even empty) only devices listed here are
        accepted, as the kind listed (which must also agree with the prefix). */
     bool have_inventory;

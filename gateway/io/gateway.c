@@ -13,8 +13,9 @@
  * offending field, and audited; nothing that arrives is dropped silently.
  *
  * Audit: every record goes through audit(), which hash-chains it
- * (audit.c) and publishes it on <root>/audit. With an audit key
- * (audit.key_file) a signed checkpoint follows every
+ * (audit.c) and publishes it on <root>/audit. With the audit key
+ * (audit.key_file; running without one takes audit.unsigned: true, which
+ * is itself audited) a signed checkpoint follows every
  * audit.checkpoint_every records, every audit.checkpoint_interval_s seconds
  * while records are unsigned, and at a clean stop right after
  * gateway.stop, so a cleanly stopped trail ends signed (docs/audit.md).
@@ -81,7 +82,7 @@ struct gw {
     int stopping;
     int exit_code;
     struct dg_audit_chain chain;
-    dg_audit_key *audit_key; /* NULL: no checkpoints (audit.key_file not set) */
+    dg_audit_key *audit_key; /* NULL: no checkpoints (audit.unsigned: true) */
     uv_timer_t checkpoint_timer;
     uint64_t start_wall_ms;
     char id_prefix[24];
@@ -187,10 +188,14 @@ static void audit(struct gw *g, const struct dg_audit_event *ev)
                  ev->event_type, dg_strerror(rc));
         return;
     }
-    char q[DG_TEXT_MAX + 64];
+    char q[DG_TEXT_MAX + 64], qp[2 * DG_ID_MAX + 16];
+    /* A user's acknowledgement names "<user> via <dashboard>": quoted, so the
+       line stays one key=value per field. */
+    const char *who = ev->participant_id;
+    if (who && strchr(who, ' ')) who = dg_log_q(qp, sizeof qp, who);
     DG_INFO("audit", "seq=%" PRIu64 " event=%s outcome=%d participant=%s object=%s:%s detail=%s",
-            g->chain.seq, ev->event_type, (int)ev->outcome, ev->participant_id, ev->object_type,
-            ev->object_id, dg_log_q(q, sizeof q, ev->detail));
+            g->chain.seq, ev->event_type, (int)ev->outcome, who, ev->object_type, ev->object_id,
+            dg_log_q(q, sizeof q, ev->detail));
     audit_publish(g, buf, len);
     /* While stopping (e.g. a link event during the drain), sign at once:
        the trail must still end with a checkpoint. */
@@ -513,19 +518,33 @@ static void on_message(void *ctx, dg_link *link, const char *topic, const uint8_
         v.recv_mono_ms = dg_link_message_mono_ms(link);
         rc = dg_core_vitals(g->core, &v, now);
     } else if (kind == DG_TOPIC_ACK && link == g->clinic) {
-        struct dg_ack a;
-        if (dg_codec_decode_ack(payload, len, &a, &err) != 0) {
-            reject(g, topic, "", &err);
+        /* <root>/ack/<dashboard_id>: the broker lets a dashboard certificate
+           write only under its own CN, so the id says which certificate
+           acknowledged; it must be a dashboard's (a too-wide ACL must not
+           let a pump or a made-up name acknowledge). Checked before decoding. */
+        char why[DG_TEXT_MAX];
+        enum dg_identity_verdict v =
+            dg_identity_check(&g->cfg->devices, DG_DEVICE_DASHBOARD, id, why, sizeof why);
+        if (v != DG_IDENTITY_OK) {
+            refuse_identity(g, topic, id, v, why);
             return;
         }
+        struct dg_ack a;
+        if (dg_codec_decode_ack(payload, len, &a, &err) != 0) {
+            reject(g, topic, id, &err);
+            return;
+        }
+        snprintf(a.dashboard_id, sizeof a.dashboard_id, "%s", id);
         rc = dg_core_ack(g->core, &a, now);
         if (rc == -DG_ENOTFOUND) {
-            char detail[DG_TEXT_MAX];
+            char detail[DG_TEXT_MAX], who[2 * DG_ID_MAX + 8];
+            snprintf(who, sizeof who, "%s via %s", a.user_id, a.dashboard_id);
             snprintf(detail, sizeof detail, "acknowledgement for alert %s, which is not active",
                      a.alert_id);
-            DG_WARN("input", "msg=\"ack for an alert that is not active\" alert=%s user=%s",
-                    a.alert_id, a.user_id);
-            audit_gw(g, "ack.rejected", "U", DG_OUTCOME_MINOR, DG_PART_USER, a.user_id, "alert",
+            DG_WARN("input",
+                    "msg=\"ack for an alert that is not active\" alert=%s user=%s dashboard=%s",
+                    a.alert_id, a.user_id, a.dashboard_id);
+            audit_gw(g, "ack.rejected", "U", DG_OUTCOME_MINOR, DG_PART_USER, who, "alert",
                      a.alert_id, detail);
             g->rejected_total++;
             return;
@@ -913,12 +932,14 @@ static void audit_signing(struct gw *g)
     const struct dg_config *cfg = g->cfg;
     char detail[DG_TEXT_MAX * 2];
     if (!g->audit_key) {
-        DG_WARN("audit", "msg=\"no audit.key_file: the audit trail will carry no signed "
+        /* Only with audit.unsigned: true (the config refuses a file with
+           neither a key nor the opt-out). */
+        DG_WARN("audit", "msg=\"audit.unsigned: true: the audit trail will carry no signed "
                          "checkpoints\"");
         audit_gw(g, "audit.unsigned", "E", DG_OUTCOME_MINOR, DG_PART_GATEWAY, cfg->gateway_id,
                  "audit", cfg->gateway_id,
-                 "no audit.key_file configured: no signed checkpoints; edits, deletions and "
-                 "truncation can only be detected as far as the hash chain goes");
+                 "audit.unsigned: true (no audit.key_file): no signed checkpoints; edits, "
+                 "deletions and truncation can only be detected as far as the hash chain goes");
         return;
     }
     char fp[65] = "?";
@@ -1036,7 +1057,12 @@ int dg_gateway_run(const struct dg_config *cfg)
     dg_link_subscribe(g->device, t, 1);
     snprintf(t, sizeof t, "%s/monitor/+/vitals", cfg->topic_root);
     dg_link_subscribe(g->device, t, 1);
-    topic_for(g, t, DG_TOPIC_ACK, "");
+    /* Acks arrive on <root>/ack/<dashboard_id>. The filter is ack/# rather
+       than ack/+ so that a message on the bare <root>/ack (the old topic) or
+       deeper is seen and refused as `topic` (counted, audited) when a broker
+       ACL lets it through, instead of missed in silence; the shipped ACL
+       lets the gateway read only ack/+. */
+    snprintf(t, sizeof t, "%s/ack/#", cfg->topic_root);
     dg_link_subscribe(g->clinic, t, 1);
     uint64_t every = (uint64_t)cfg->status_interval_s * 1000u;
     uv_timer_start(&g->status_timer, on_status_timer, every, every);

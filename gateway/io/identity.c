@@ -5,9 +5,11 @@
  *
  *   kind       the id is the kind's prefix followed by at least one more
  *              character ("pump-" alone names no device). A kind other than
- *              pump or monitor has no prefix and is refused.
+ *              pump, monitor or dashboard has no prefix and is refused.
  *   inventory  when the site lists devices (have_inventory, even with no
- *              entry) the id must be listed, as the kind asked for. The
+ *              entry) a pump's or monitor's id must be listed, as the kind
+ *              asked for; dashboards are not listed, so for them the kind
+ *              rule decides alone. The
  *              list is sorted by id (strcmp) and unique, as the loader
  *              stores it (config.c): a binary search, O(log n) per message.
  *   bed        an entry with a bed may report only that one, exactly
@@ -48,6 +50,8 @@ static const char *kind_name(enum dg_device_kind kind)
         return "pump";
     case DG_DEVICE_MONITOR:
         return "monitor";
+    case DG_DEVICE_DASHBOARD:
+        return "dashboard";
     }
     return NULL;
 }
@@ -59,6 +63,8 @@ static const char *kind_prefix(const struct dg_devices_settings *d, enum dg_devi
         return d->pump_id_prefix;
     case DG_DEVICE_MONITOR:
         return d->monitor_id_prefix;
+    case DG_DEVICE_DASHBOARD:
+        return d->dashboard_id_prefix;
     }
     return NULL;
 }
@@ -96,7 +102,7 @@ enum dg_identity_verdict dg_identity_check(const struct dg_devices_settings *d,
         say(why, n, "%s is not a %s: %s ids are '%s' followed by a name", id, name, name, prefix);
         return DG_IDENTITY_KIND;
     }
-    if (!d->have_inventory) return DG_IDENTITY_OK;
+    if (!d->have_inventory || kind == DG_DEVICE_DASHBOARD) return DG_IDENTITY_OK;
 
     const struct dg_inventory_entry *e = find(d, id);
     if (!e) {

@@ -8,12 +8,15 @@
  * state for it (not even a flood bucket):
  *
  *   kind       a pump's id starts with devices.pump_id_prefix, a monitor's
- *              with devices.monitor_id_prefix (certs/make-certs names them
- *              so), and names a device after it (the prefix alone is no
- *              id): a dashboard or monitor certificate that writes pump
- *              telemetry under its own CN is refused;
- *   inventory  when the site config lists devices, the id must be listed,
- *              as that kind;
+ *              with devices.monitor_id_prefix, a dashboard's (the id in an
+ *              ack topic) with devices.dashboard_id_prefix (certs/make-certs
+ *              names them so), and names a device after it (the prefix
+ *              alone is no id): a dashboard or monitor certificate that
+ *              writes pump telemetry under its own CN is refused, and so is
+ *              an acknowledgement on an ack topic that names no dashboard;
+ *   inventory  when the site config lists devices, a pump's or monitor's
+ *              id must be listed, as that kind (the inventory does not list
+ *              dashboards: for them the kind rule is the whole check);
  *   bed        (after decoding) an inventory entry with a bed may report
  *              only that bed.
  *

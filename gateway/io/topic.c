@@ -2,8 +2,13 @@
  * topic.c — the dosegate topic tree (codec.h, docs/topics.md).
  *
  * Design. Every topic is <root>/<shape>, where shape is one of a fixed table
- * of "prefix<id>suffix" patterns (or a bare word for ack and audit). Parsing
- * and formatting walk the same table, so the two cannot drift apart.
+ * of "prefix<id>suffix" patterns (or a bare word for audit). Parsing and
+ * formatting walk the same table, so the two cannot drift apart.
+ *
+ * An acknowledgement's topic names the dashboard that sent it
+ * (<root>/ack/<dashboard_id>): the broker ACL lets a dashboard certificate
+ * write only under its own CN, so the id says which certificate acked. The
+ * bare <root>/ack of earlier versions is not in the tree any more.
  *
  * An id segment follows the rule the decoders apply to payload ids: 1 to
  * DG_ID_MAX - 1 bytes of printable ASCII without space, '/', '+' or '#'.
@@ -33,7 +38,7 @@ static const struct shape shapes[] = {
     {DG_TOPIC_VITALS, "monitor/", "/vitals"},
     {DG_TOPIC_ALERT, "alert/", ""},
     {DG_TOPIC_ALARMS, "alarms/", ""},
-    {DG_TOPIC_ACK, "ack", NULL},
+    {DG_TOPIC_ACK, "ack/", ""},
     {DG_TOPIC_AUDIT, "audit", NULL},
     {DG_TOPIC_STATUS, "gateway/", "/status"},
 };

@@ -69,7 +69,9 @@ static const char fixed_config[] = "gateway:\n"
                                    "  ca_file: certs/ca.pem\n"
                                    "  cert_file: certs/gateway.pem\n"
                                    "  key_file: certs/gateway.key\n"
-                                   "drug_library: " LIB_NAME "\n";
+                                   "drug_library: " LIB_NAME "\n"
+                                   "audit:\n"
+                                   "  key_file: certs/audit.key\n";
 static const char fixed_druglib[] = "library:\n"
                                     "  id: test-lib\n"
                                     "  version: \"1\"\n"

@@ -198,7 +198,7 @@ static void topic_seeds(void)
         "dosegate/v1/site1/monitor/mon-1/vitals",
         "dosegate/v1/site1/alert/bed-3",
         "dosegate/v1/site1/alarms/bed-3",
-        "dosegate/v1/site1/ack",
+        "dosegate/v1/site1/ack/dashboard-1",
         "dosegate/v1/site1/audit",
         "dosegate/v1/site1/gateway/gw-1/status",
         "dosegate/v1/site1/pump/+/telemetry",

@@ -25,8 +25,11 @@ def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", audit=
     keys under `gateway:` as key=value (e.g. log_level="debug"). By default
     device_time_scale is SIM_SPEED (the simulator's clock runs that fast) and
     permits are on (the simulated pumps pause themselves without them).
-    audit: keys of the `audit:` section as a dict (e.g. {"key_file":
-    env.certdir + "/audit.key", "checkpoint_every": 5}); None leaves it out.
+    audit: keys of the `audit:` section as a dict, used as given (e.g.
+    {"key_file": env.certdir + "/audit.key", "checkpoint_every": 5}, or
+    {"unsigned": "true"} for a test that means to run unsigned); None (the
+    default) signs with the key certs/make-certs made: {"key_file":
+    env.certdir + "/audit.key"}, since a config without a key is refused.
     sections: YAML text of further top-level sections, appended as is."""
     extra.setdefault("device_time_scale", SIM_SPEED)
     extra.setdefault("permit_to_infuse", "true")  # the simulated pumps require permits
@@ -46,6 +49,8 @@ def write_gateway_config(env, name="dosegate.yaml", gateway_id="gw-test", audit=
         "drug_library: %s\n"
     ) % (gateway_id, env.site, gw_lines, env.url, env.ca_file, env.cert("gateway")[0],
          env.cert("gateway")[1], DRUG_LIBRARY)
+    if audit is None:
+        audit = {"key_file": os.path.join(env.certdir, "audit.key")}
     if audit:
         text += "audit:\n" + "".join("  %s: %s\n" % (k, v) for k, v in audit.items())
     text += sections  # further top-level sections as YAML text (e.g. "devices:\n ...")
@@ -190,3 +195,13 @@ def telemetry(pump_id, seq=1, bed_id="bed-1", rate_ml_per_h=52.5, weight_kg=70.0
             pb_double(10, rate_ml_per_h) +
             (pb_varint(17, 1) if permit_required else b"") +
             (pb_varint(18, incarnation) if incarnation else b""))
+
+
+def alert_ack(alert_id, user_id, reset=False, ack_id="", time_ms=None):
+    """An AlertAck (schema 1) encoded field by field (proto/dosegate.proto).
+    time_ms defaults to now; ack_id "" leaves it out."""
+    if time_ms is None:
+        time_ms = int(time.time() * 1000)
+    return (pb_varint(1, 1) + pb_bytes(2, alert_id) + pb_bytes(3, user_id) +
+            (pb_varint(4, 1) if reset else b"") + pb_varint(5, time_ms) +
+            (pb_bytes(6, ack_id) if ack_id else b""))

@@ -2,9 +2,12 @@
 audit key from certs/make-certs, an overrate session from the simulator, the
 trail recorded from the broker by `dosegate-audit record` (as a dashboard)
 and checked live by `dosegate-audit verify --follow`; after a clean stop the
-export verifies intact and ends signed, and copies of it that were edited,
-had a record deleted, lost their last checkpoint, lost their start, or are
-checked against another key are each refused, naming the seq."""
+export verifies intact and ends closed (signed, after gateway.stop), and
+copies of it that were edited, had a record deleted, lost their last
+checkpoint, were cut after an earlier checkpoint, lost their start, or are
+checked against another key are each refused, naming the seq (the two cut
+at the end pass with --allow-open-end, which says what it could not check).
+A config without the audit key is refused unless it says audit.unsigned."""
 import base64
 import os
 import re
@@ -76,6 +79,7 @@ class AuditVerify(unittest.TestCase):
                 r = subprocess.run([audit_bin, cmd, "--help"], capture_output=True, text=True)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertIn("usage: dosegate-audit " + cmd, r.stdout)
+            self.assertIn("--allow-open-end", r.stdout)
 
             cert, ckey = env.cert("dashboard-1")
             link = ["--url", env.url, "--ca", env.ca_file, "--cert", cert, "--key", ckey,
@@ -118,11 +122,16 @@ class AuditVerify(unittest.TestCase):
             # The export: every record once, in order, as published.
             records = read_trail(trail)
             self.assertEqual([fields(r)[2][0] for r in records], list(range(1, last + 1)))
-            rc, out = self.verify(env, trail, "--require-signed-tail", "--verbose")
+            # Closed: signed to the end, and the end is gateway.stop.
+            rc, out = self.verify(env, trail, "--verbose")
             self.assertEqual(rc, 0, out)
             self.assertIn("OK: intact: %d records (seq 1..%d), %d checkpoints, 0 unsigned"
                           % (last, last, n_cp), out)
+            self.assertIn("closed by gateway.stop at seq %d" % (last - 1), out)
             self.assertNotIn("UNSIGNED", out)
+            self.assertNotIn("OPEN", out)
+            rc, out = self.verify(env, trail, "--require-signed-tail")
+            self.assertEqual(rc, 0, out)
 
             # Edited: one byte of seq 4's detail.
             f = fields(records[3])
@@ -146,8 +155,8 @@ class AuditVerify(unittest.TestCase):
             self.assertIn("BROKEN: seq=7 record=6 fault=gap: seq 6 missing", out)
 
             # Truncated: the last checkpoint removed. The records after the
-            # checkpoint before it are unsigned: reported, and a failure with
-            # --require-signed-tail.
+            # checkpoint before it are unsigned: a failure, unless the verifier
+            # is told the trail may end open (then reported).
             cps = [fields(r)[2][0] for r in records
                    if fields(r)[5][0] == b"audit.checkpoint"]
             self.assertEqual(len(cps), n_cp)
@@ -155,14 +164,33 @@ class AuditVerify(unittest.TestCase):
             write_trail(path, records[:-1])
             first_unsigned, n_unsigned = cps[-2] + 1, last - 1 - cps[-2]
             rc, out = self.verify(env, path)
+            self.assertEqual(rc, 1, out)
+            self.assertIn("BROKEN: seq=%d record=%d fault=unsigned-tail"
+                          % (first_unsigned, first_unsigned), out)
+            rc, out = self.verify(env, path, "--allow-open-end")
             self.assertEqual(rc, 0, out)
             self.assertIn("UNSIGNED: %d record%s after the last checkpoint (seq %d..%d)"
                           % (n_unsigned, "" if n_unsigned == 1 else "s", first_unsigned,
                              last - 1), out)
-            rc, out = self.verify(env, path, "--require-signed-tail")
+            self.assertNotIn("OPEN", out)  # gateway.stop is still there, unsigned
+            rc, out = self.verify(env, path, "--allow-open-end", "--require-signed-tail")
             self.assertEqual(rc, 1, out)
-            self.assertIn("BROKEN: seq=%d record=%d fault=unsigned-tail"
-                          % (first_unsigned, first_unsigned), out)
+            self.assertIn("fault=unsigned-tail", out)
+
+            # Cut right after an earlier checkpoint: every record signed, but
+            # no gateway.stop: whatever came after that checkpoint could be
+            # gone. A failure (open-end, at the last record), unless allowed.
+            cut = cps[-2]
+            path = env.path("cut.b64")
+            write_trail(path, records[:cut])
+            rc, out = self.verify(env, path)
+            self.assertEqual(rc, 1, out)
+            self.assertIn("BROKEN: seq=%d record=%d fault=open-end" % (cut, cut), out)
+            rc, out = self.verify(env, path, "--allow-open-end")
+            self.assertEqual(rc, 0, out)
+            self.assertIn("OK: intact: %d records (seq 1..%d), %d checkpoints, 0 unsigned"
+                          % (cut, cut, n_cp - 1), out)
+            self.assertIn("OPEN: no gateway.stop after the last gateway.start", out)
 
             # Cut at the start: refused, unless the verifier is told where it starts.
             path = env.path("late.b64")
@@ -194,13 +222,30 @@ class AuditVerify(unittest.TestCase):
             self.assertEqual(gw.terminate(10), 0, gw.log())
             self.assertNotIn("reason=count", gw.stderr())
 
-            # No key: the gateway runs, warns, audits audit.unsigned, signs nothing.
+            # No key and no opt-out: refused, naming the file, the line of the
+            # audit: mapping and the key; the gateway does not start.
+            nokey = dg.write_gateway_config(env, name="nokey.yaml",
+                                            audit={"checkpoint_every": 5})
+            with open(nokey) as f:
+                line_no = f.read().splitlines().index("audit:") + 2
+            want = ("%s:%d: audit.key_file: required key is missing; set audit.unsigned: true "
+                    "to run without signed checkpoints" % (nokey, line_no))
+            chk = env.start("check-nokey", [env.bin("dosegate"), "--check-config", nokey])
+            self.assertEqual(chk.wait(10), 1, chk.log())
+            self.assertIn(want, chk.stderr())
+            run = env.start("run-nokey", [env.bin("dosegate"), "--config", nokey])
+            self.assertEqual(run.wait(10), 1, run.log())
+            self.assertIn(want, run.stderr())
+
+            # The explicit opt-out: the gateway runs, warns, audits
+            # audit.unsigned, signs nothing.
             gw = dg.start_gateway(env, name="gw-unsigned", config=dg.write_gateway_config(
-                env, name="unsigned.yaml"))
+                env, name="unsigned.yaml", audit={"unsigned": "true"}))
             self.assertEqual(gw.terminate(10), 0, gw.log())
             err = gw.stderr()
             self.assertIn("level=warn mod=audit", err)
             self.assertRegex(err, r"mod=audit seq=\d+ event=audit.unsigned outcome=4")
+            self.assertIn("audit.unsigned: true", err)
             self.assertNotIn("event=audit.checkpoint", err)
             self.assertEqual(dg.gateway_counter(gw, "checkpoints"), 0)
 

@@ -168,8 +168,8 @@ class BrokerSecurity(unittest.TestCase):
                          "/monitor/monitor-1/vitals",   # a monitor's vitals
                          "/pump/pump-1/command",        # commands: gateway only
                          "/pump/pump-2/command",
-                         "/alert/bed-1", "/alarms/bed-1", "/ack", "/audit",
-                         "/gateway/gw-1/status", "/other"]
+                         "/alert/bed-1", "/alarms/bed-1", "/ack", "/ack/pump-2",
+                         "/ack/dashboard-1", "/audit", "/gateway/gw-1/status", "/other"]
             for t in forbidden:
                 self.assert_denied(env.mosquitto_pub("pump-2", root + t, b"forged"))
             own = root + "/pump/pump-2/telemetry"
@@ -196,7 +196,7 @@ class BrokerSecurity(unittest.TestCase):
     def test_i_dashboard_reads_alerts_writes_ack_only(self):
         with self.env() as env:
             root = env.root
-            alert, ack = root + "/alert/bed-1", root + "/ack"
+            alert, ack = root + "/alert/bed-1", root + "/ack/dashboard-1"
             command = root + "/pump/pump-1/command"
             tele = root + "/pump/pump-1/telemetry"
             # The dashboard may read alerts but not raw telemetry.
@@ -245,19 +245,20 @@ class BrokerSecurity(unittest.TestCase):
         with self.env() as env:
             env.make_certs("dashboard-9", acl=False)
             root = env.root
-            alert, ack = root + "/alert/bed-1", root + "/ack"
+            alert, acks = root + "/alert/bed-1", root + "/ack/+"
+            ack1, ack9 = root + "/ack/dashboard-1", root + "/ack/dashboard-9"
             d9 = env.mosquitto_sub("dashboard-9", alert, count=1, timeout=30)
-            gw = env.mosquitto_sub("gateway", ack, count=1, timeout=20)
+            gw = env.mosquitto_sub("gateway", acks, count=1, timeout=20)
             self.assert_published(env.mosquitto_pub("gateway", alert, b"alert"))
-            self.assert_denied(env.mosquitto_pub("dashboard-9", ack, b"forged-ack"))
-            self.assert_published(env.mosquitto_pub("dashboard-1", ack, b"ack"))
-            self.assert_first(gw, ack, b"ack")
+            self.assert_denied(env.mosquitto_pub("dashboard-9", ack9, b"forged-ack"))
+            self.assert_published(env.mosquitto_pub("dashboard-1", ack1, b"ack"))
+            self.assert_first(gw, ack1, b"ack")
 
             env.make_acl()
             env.reload_broker()
-            gw2 = env.mosquitto_sub("gateway", ack, count=1, timeout=20, name="sub-gateway-2")
-            self.assert_published(env.mosquitto_pub("dashboard-9", ack, b"ack-9"))
-            self.assert_first(gw2, ack, b"ack-9")
+            gw2 = env.mosquitto_sub("gateway", acks, count=1, timeout=20, name="sub-gateway-2")
+            self.assert_published(env.mosquitto_pub("dashboard-9", ack9, b"ack-9"))
+            self.assert_first(gw2, ack9, b"ack-9")
             # d9's first message is the alert published after the reload: the
             # one before it was not delivered.
             self.assert_published(env.mosquitto_pub("gateway", alert, b"alert-2"))
@@ -270,10 +271,10 @@ class BrokerSecurity(unittest.TestCase):
             env.make_acl()
             os.rename(cert + ".removed", cert)
             env.reload_broker()
-            gw3 = env.mosquitto_sub("gateway", ack, count=1, timeout=20, name="sub-gateway-3")
-            self.assert_denied(env.mosquitto_pub("dashboard-9", ack, b"forged-ack-2"))
-            self.assert_published(env.mosquitto_pub("dashboard-1", ack, b"ack-1"))
-            self.assert_first(gw3, ack, b"ack-1")
+            gw3 = env.mosquitto_sub("gateway", acks, count=1, timeout=20, name="sub-gateway-3")
+            self.assert_denied(env.mosquitto_pub("dashboard-9", ack9, b"forged-ack-2"))
+            self.assert_published(env.mosquitto_pub("dashboard-1", ack1, b"ack-1"))
+            self.assert_first(gw3, ack1, b"ack-1")
 
     # Kinds (issue 7). With the old ACL's "pattern" lines (any CN may write
     # .../pump/<CN>/telemetry and .../monitor/<CN>/vitals) each forbidden
@@ -300,8 +301,9 @@ class BrokerSecurity(unittest.TestCase):
         with self.env() as env:
             self.assert_writes_denied(env, "dashboard-1",
                                       ["/pump/dashboard-1/telemetry",
-                                       "/monitor/dashboard-1/vitals"],
-                                      "dashboard-1", "/ack")
+                                       "/monitor/dashboard-1/vitals", "/ack",
+                                       "/ack/dashboard-2"],
+                                      "dashboard-1", "/ack/dashboard-1")
 
     def test_n_pump_cannot_write_vitals(self):
         with self.env() as env:

@@ -19,7 +19,7 @@ O = "/O=dosegate development"
 
 GATEWAY = ["topic read dosegate/v1/+/pump/+/telemetry",
            "topic read dosegate/v1/+/monitor/+/vitals",
-           "topic read dosegate/v1/+/ack",
+           "topic read dosegate/v1/+/ack/+",
            "topic readwrite dosegate/v1/+/pump/+/command",
            "topic readwrite dosegate/v1/+/alert/+",
            "topic readwrite dosegate/v1/+/alarms/+",
@@ -28,8 +28,7 @@ GATEWAY = ["topic read dosegate/v1/+/pump/+/telemetry",
 DASHBOARD = ["topic read dosegate/v1/+/alert/+",
              "topic read dosegate/v1/+/alarms/+",
              "topic read dosegate/v1/+/audit",
-             "topic read dosegate/v1/+/gateway/+/status",
-             "topic write dosegate/v1/+/ack"]
+             "topic read dosegate/v1/+/gateway/+/status"]
 
 
 def grants(cn, kind):
@@ -38,7 +37,8 @@ def grants(cn, kind):
                 "topic read dosegate/v1/+/pump/%s/command" % cn]
     if kind == "monitor":
         return ["topic write dosegate/v1/+/monitor/%s/vitals" % cn]
-    return DASHBOARD
+    # A dashboard acknowledges only on its own ack topic: the topic names it.
+    return DASHBOARD + ["topic write dosegate/v1/+/ack/%s" % cn]
 
 
 def run(argv, **kw):

@@ -27,6 +27,7 @@ struct fx_rec {
     struct dg_command cmds[FX_MAXREC];
     char audit_types[FX_MAXREC][32];
     char audit_participants[FX_MAXREC][DG_ID_MAX];
+    char audit_details[FX_MAXREC][DG_TEXT_MAX + 160];
     /* the last snapshot of each of the first 8 beds seen */
     struct {
         char bed[DG_ID_MAX];
@@ -93,6 +94,7 @@ static inline void fx_on_audit(void *ctx, const struct dg_audit_event *ev)
     assert_true(r->n_audit < FX_MAXREC);
     snprintf(r->audit_types[r->n_audit], 32, "%s", ev->event_type);
     snprintf(r->audit_participants[r->n_audit], DG_ID_MAX, "%s", ev->participant_id);
+    snprintf(r->audit_details[r->n_audit], sizeof r->audit_details[0], "%s", ev->detail);
     r->n_audit++;
 }
 

@@ -552,6 +552,101 @@ static void test_truncated_tail(void **state)
     dg_audit_key_free(key);
 }
 
+/* One ordinary record of the given type (gateway.start, gateway.stop, ...). */
+static void add_typed(struct trail *t, const char *type)
+{
+    struct dg_audit_event ev = {.event_type = type,
+                                .action = "E",
+                                .outcome = DG_OUTCOME_SUCCESS,
+                                .participant_kind = DG_PART_GATEWAY,
+                                .participant_id = GW,
+                                .object_type = "gateway",
+                                .object_id = GW,
+                                .detail = type};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(dg_audit_chain_append(&t->chain, GW, when(t), &ev, &buf, &len), 0);
+    push(t, buf, len);
+}
+
+/*
+ * A closed trail ends with a clean stop: gateway.stop after the last
+ * gateway.start, everything signed. require_stop makes any other end a
+ * failure (open-end, at the last record): a trail cut after a checkpoint,
+ * a run that never stopped, a stop followed by another start. The unsigned
+ * tail is reported first when both apply.
+ */
+static void test_open_end(void **state)
+{
+    (void)state;
+    dg_audit_key *key = NULL;
+    assert_int_equal(dg_audit_key_generate(&key), 0);
+    struct dg_audit_verify_opts closed = {
+        .pubkey = key, .require_signed_tail = true, .require_stop = true};
+    struct dg_audit_verify_opts open = {.pubkey = key};
+    struct dg_audit_summary s;
+
+    /* seq 1 start, 2-3 events, 4 checkpoint, 5 event, 6 stop, 7 checkpoint. */
+    struct trail t;
+    memset(&t, 0, sizeof t);
+    dg_audit_chain_init(&t.chain);
+    add_typed(&t, "gateway.start");
+    add_event(&t);
+    add_event(&t);
+    add_checkpoint(&t, key);
+    add_event(&t);
+    add_typed(&t, "gateway.stop");
+    add_checkpoint(&t, key);
+    assert_int_equal(verify(&t, &closed, &verifier, &s), DG_AUDIT_INTACT);
+    assert_int_equal(s.stop_seq, 6);
+    assert_int_equal(s.unsigned_records, 0);
+
+    /* The last checkpoint gone: the stop is there but unsigned. */
+    uint8_t *last = t.rec[6];
+    size_t last_len = t.len[6];
+    t.n = 6;
+    assert_int_equal(verify(&t, &closed, &verifier, &s), DG_AUDIT_UNSIGNED_TAIL);
+    assert_int_equal(verifier.finding.seq, 5);
+    struct dg_audit_verify_opts stop_only = {.pubkey = key, .require_stop = true};
+    assert_int_equal(verify(&t, &stop_only, &verifier, &s), DG_AUDIT_INTACT);
+    assert_int_equal(s.stop_seq, 6);
+
+    /* Cut right after the checkpoint at seq 4: all signed, but open. */
+    t.n = 4;
+    assert_int_equal(verify(&t, &closed, &verifier, &s), DG_AUDIT_OPEN_END);
+    assert_int_equal(verifier.finding.seq, 4);
+    assert_int_equal(verifier.finding.index, 4);
+    assert_string_equal(dg_audit_fault_name(DG_AUDIT_OPEN_END), "open-end");
+    assert_non_null(strstr(verifier.finding.what, "no gateway.stop after the last gateway.start"));
+    assert_int_equal(verify(&t, &open, &verifier, &s), DG_AUDIT_INTACT);
+    assert_int_equal(s.stop_seq, 0);
+    assert_int_equal(s.unsigned_records, 0);
+
+    /* Stopped, then started again and signed, but not stopped: open. */
+    t.n = 6;
+    push(&t, last, last_len);
+    add_typed(&t, "gateway.start");
+    add_event(&t);
+    add_checkpoint(&t, key);
+    assert_int_equal(verify(&t, &closed, &verifier, &s), DG_AUDIT_OPEN_END);
+    assert_int_equal(verifier.finding.seq, 10);
+    assert_int_equal(verifier.finding.index, 10);
+    /* ... and stopped again: closed. */
+    add_typed(&t, "gateway.stop");
+    add_checkpoint(&t, key);
+    assert_int_equal(verify(&t, &closed, &verifier, &s), DG_AUDIT_INTACT);
+    assert_int_equal(s.stop_seq, 11);
+    trail_free(&t);
+
+    /* A trail with no start or stop at all (the standard test trail). */
+    build(&t, key);
+    assert_int_equal(verify(&t, &closed, &verifier, &s), DG_AUDIT_OPEN_END);
+    assert_int_equal(verifier.finding.seq, 13);
+    assert_int_equal(verify(&t, &open, &verifier, &s), DG_AUDIT_INTACT);
+    trail_free(&t);
+    dg_audit_key_free(key);
+}
+
 static void test_truncated_start(void **state)
 {
     (void)state;
@@ -864,8 +959,13 @@ static void test_config_section(void **state)
     (void)state;
     static struct dg_config cfg;
     char err[512];
-    assert_int_equal(parse(&cfg, "", err, sizeof err), 0);
+    /* Signed by default: no key is an error unless the file opts out
+       (test_config.c has the file and line of every case). */
+    assert_int_equal(parse(&cfg, "", err, sizeof err), -DG_ECONFIG);
+    assert_non_null(strstr(err, "audit.key_file: required key is missing"));
+    assert_int_equal(parse(&cfg, "audit:\n  unsigned: true\n", err, sizeof err), 0);
     assert_string_equal(cfg.audit.key_file, "");
+    assert_true(cfg.audit.allow_unsigned);
     assert_int_equal(cfg.audit.checkpoint_every, 100);
     assert_int_equal(cfg.audit.checkpoint_interval_s, 60);
     dg_config_free(&cfg);
@@ -910,6 +1010,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swapped_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_other_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_missing_signature, setup, teardown),

@@ -1683,14 +1683,14 @@ static void test_topic_parse(void **state)
         {ROOT, ROOT "/monitor/mon-1/vitals", DG_TOPIC_VITALS, "mon-1"},
         {ROOT, ROOT "/alert/bed-3", DG_TOPIC_ALERT, "bed-3"},
         {ROOT, ROOT "/alarms/bed-3", DG_TOPIC_ALARMS, "bed-3"},
-        {ROOT, ROOT "/ack", DG_TOPIC_ACK, ""},
+        {ROOT, ROOT "/ack/dashboard-1", DG_TOPIC_ACK, "dashboard-1"},
         {ROOT, ROOT "/audit", DG_TOPIC_AUDIT, ""},
         {ROOT, ROOT "/gateway/gw-1/status", DG_TOPIC_STATUS, "gw-1"},
         {ROOT "/", ROOT "/pump/p1/telemetry", DG_TOPIC_TELEMETRY, "p1"},
         {"r", "r/pump/" A63 "/telemetry", DG_TOPIC_TELEMETRY, A63},
         {"r", "r/pump/telemetry/telemetry", DG_TOPIC_TELEMETRY, "telemetry"},
         {"r", "r/pump/" A64 "/telemetry", DG_TOPIC_UNKNOWN, ""},
-        {ROOT, "dosegate/v1/site2/ack", DG_TOPIC_UNKNOWN, ""},
+        {ROOT, "dosegate/v1/site2/ack/dashboard-1", DG_TOPIC_UNKNOWN, ""},
         {ROOT, ROOT "x/ack", DG_TOPIC_UNKNOWN, ""},
         {ROOT, ROOT, DG_TOPIC_UNKNOWN, ""},
         {ROOT, ROOT "/", DG_TOPIC_UNKNOWN, ""},
@@ -1713,7 +1713,17 @@ static void test_topic_parse(void **state)
         {ROOT, ROOT "/alert/", DG_TOPIC_UNKNOWN, ""},
         {ROOT, ROOT "/alert/b/c", DG_TOPIC_UNKNOWN, ""},
         {ROOT, ROOT "/alarms", DG_TOPIC_UNKNOWN, ""},
-        {ROOT, ROOT "/ack/x", DG_TOPIC_UNKNOWN, ""},
+        /* The bare ack topic is no longer in the tree: every ack names its
+           dashboard, exactly one level. */
+        {ROOT, ROOT "/ack", DG_TOPIC_UNKNOWN, ""},
+        {ROOT, ROOT "/ack/", DG_TOPIC_UNKNOWN, ""},
+        {ROOT, ROOT "/ack/a/b", DG_TOPIC_UNKNOWN, ""},
+        {ROOT, ROOT "/ack/dashboard-1/", DG_TOPIC_UNKNOWN, ""},
+        {ROOT, ROOT "/ack/+", DG_TOPIC_UNKNOWN, ""},
+        {ROOT, ROOT "/ack/#", DG_TOPIC_UNKNOWN, ""},
+        {ROOT, ROOT "/ack/d 1", DG_TOPIC_UNKNOWN, ""},
+        {"r", "r/ack/" A64, DG_TOPIC_UNKNOWN, ""},
+        {"r", "r/ack/" A63, DG_TOPIC_ACK, A63},
         {ROOT, ROOT "/acks", DG_TOPIC_UNKNOWN, ""},
         {ROOT, ROOT "/audit/", DG_TOPIC_UNKNOWN, ""},
         {ROOT, ROOT "/gateway/gw-1/status/x", DG_TOPIC_UNKNOWN, ""},
@@ -1739,10 +1749,10 @@ static void test_topic_parse(void **state)
     assert_int_equal(dg_topic_parse(ROOT, ROOT "/pump/p1234567/telemetry", id, sizeof id),
                      DG_TOPIC_UNKNOWN);
     assert_string_equal(id, "");
-    assert_int_equal(dg_topic_parse(NULL, ROOT "/ack", id, sizeof id), DG_TOPIC_UNKNOWN);
+    assert_int_equal(dg_topic_parse(NULL, ROOT "/ack/d1", id, sizeof id), DG_TOPIC_UNKNOWN);
     assert_int_equal(dg_topic_parse(ROOT, NULL, id, sizeof id), DG_TOPIC_UNKNOWN);
-    assert_int_equal(dg_topic_parse(ROOT, ROOT "/ack", NULL, 0), DG_TOPIC_UNKNOWN);
-    assert_int_equal(dg_topic_parse(ROOT, ROOT "/ack", id, 0), DG_TOPIC_UNKNOWN);
+    assert_int_equal(dg_topic_parse(ROOT, ROOT "/ack/d1", NULL, 0), DG_TOPIC_UNKNOWN);
+    assert_int_equal(dg_topic_parse(ROOT, ROOT "/ack/d1", id, 0), DG_TOPIC_UNKNOWN);
 }
 
 static void test_topic_format(void **state)
@@ -1757,8 +1767,7 @@ static void test_topic_format(void **state)
         {DG_TOPIC_COMMAND, "p1", ROOT "/pump/p1/command"},
         {DG_TOPIC_ALERT, "bed-3", ROOT "/alert/bed-3"},
         {DG_TOPIC_ALARMS, "bed-3", ROOT "/alarms/bed-3"},
-        {DG_TOPIC_ACK, NULL, ROOT "/ack"},
-        {DG_TOPIC_ACK, "ignored", ROOT "/ack"},
+        {DG_TOPIC_ACK, "dashboard-1", ROOT "/ack/dashboard-1"},
         {DG_TOPIC_AUDIT, NULL, ROOT "/audit"},
         {DG_TOPIC_STATUS, "gw-1", ROOT "/gateway/gw-1/status"},
     };
@@ -1768,8 +1777,7 @@ static void test_topic_format(void **state)
         assert_string_equal(buf, cases[i].want);
         /* and back */
         assert_int_equal(dg_topic_parse(ROOT, buf, id, sizeof id), cases[i].kind);
-        if (cases[i].kind != DG_TOPIC_ACK && cases[i].kind != DG_TOPIC_AUDIT)
-            assert_string_equal(id, cases[i].id);
+        if (cases[i].kind != DG_TOPIC_AUDIT) assert_string_equal(id, cases[i].id);
         /* A trailing '/' on the root changes nothing. */
         assert_int_equal(dg_topic_format(buf, sizeof buf, ROOT "/", cases[i].kind, cases[i].id), 0);
         assert_string_equal(buf, cases[i].want);
@@ -1781,21 +1789,31 @@ static void test_topic_format(void **state)
             fail_msg("bad id %zu accepted: \"%s\"", i, buf);
         assert_string_equal(buf, "");
     }
-    /* Exact fit: "r/ack" needs 6 bytes. */
-    assert_int_equal(dg_topic_format(buf, 6, "r", DG_TOPIC_ACK, NULL), 0);
-    assert_string_equal(buf, "r/ack");
-    assert_int_equal(dg_topic_format(buf, 5, "r", DG_TOPIC_ACK, NULL), -DG_EINVAL);
+    /* An ack topic names its dashboard: no id, no topic. */
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        if (dg_topic_format(buf, sizeof buf, "r", DG_TOPIC_ACK, bad_ids[i]) != -DG_EINVAL)
+            fail_msg("bad ack id %zu accepted: \"%s\"", i, buf);
+        assert_string_equal(buf, "");
+    }
+    /* Exact fit: "r/ack/d1" needs 9 bytes, "r/audit" 8. */
+    assert_int_equal(dg_topic_format(buf, 9, "r", DG_TOPIC_ACK, "d1"), 0);
+    assert_string_equal(buf, "r/ack/d1");
+    assert_int_equal(dg_topic_format(buf, 8, "r", DG_TOPIC_ACK, "d1"), -DG_EINVAL);
+    assert_string_equal(buf, "");
+    assert_int_equal(dg_topic_format(buf, 8, "r", DG_TOPIC_AUDIT, NULL), 0);
+    assert_string_equal(buf, "r/audit");
+    assert_int_equal(dg_topic_format(buf, 7, "r", DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
     assert_string_equal(buf, "");
     assert_int_equal(dg_topic_format(buf, sizeof buf, "r", DG_TOPIC_UNKNOWN, "x"), -DG_EINVAL);
     assert_int_equal(dg_topic_format(buf, sizeof buf, "r", (enum dg_topic_kind)99, "x"),
                      -DG_EINVAL);
-    assert_int_equal(dg_topic_format(buf, sizeof buf, "", DG_TOPIC_ACK, NULL), -DG_EINVAL);
-    assert_int_equal(dg_topic_format(buf, sizeof buf, "//", DG_TOPIC_ACK, NULL), -DG_EINVAL);
-    assert_int_equal(dg_topic_format(buf, sizeof buf, NULL, DG_TOPIC_ACK, NULL), -DG_EINVAL);
-    assert_int_equal(dg_topic_format(buf, sizeof buf, "a/#", DG_TOPIC_ACK, NULL), -DG_EINVAL);
-    assert_int_equal(dg_topic_format(buf, sizeof buf, "a/+/b", DG_TOPIC_ACK, NULL), -DG_EINVAL);
-    assert_int_equal(dg_topic_format(NULL, 10, "r", DG_TOPIC_ACK, NULL), -DG_EINVAL);
-    assert_int_equal(dg_topic_format(buf, 0, "r", DG_TOPIC_ACK, NULL), -DG_EINVAL);
+    assert_int_equal(dg_topic_format(buf, sizeof buf, "", DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
+    assert_int_equal(dg_topic_format(buf, sizeof buf, "//", DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
+    assert_int_equal(dg_topic_format(buf, sizeof buf, NULL, DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
+    assert_int_equal(dg_topic_format(buf, sizeof buf, "a/#", DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
+    assert_int_equal(dg_topic_format(buf, sizeof buf, "a/+/b", DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
+    assert_int_equal(dg_topic_format(NULL, 10, "r", DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
+    assert_int_equal(dg_topic_format(buf, 0, "r", DG_TOPIC_AUDIT, NULL), -DG_EINVAL);
 }
 
 /* ---------------------------------------------------------------- main */

@@ -4,8 +4,8 @@
  * "FILE:LINE: KEY.PATH: problem", and clinic_link defaults as documented.
  *
  * The group setup makes a private directory under /tmp with a throwaway PKI
- * (certs/ca.pem, gateway.pem, gateway.key, plus the wrong and encrypted keys
- * the negative cases need), a copy of every fixture, and a copy of the two
+ * (certs/ca.pem, gateway.pem, gateway.key, the Ed25519 audit.key, plus the
+ * wrong and encrypted keys the negative cases need), a copy of every fixture, and a copy of the two
  * shipped files laid out as in the source tree (gateway/etc/ next to
  * out/certs/), so nothing is written into the source tree and no key is
  * ever committed.
@@ -167,6 +167,11 @@ static void make_pki(const char *dir)
     write_key(dir, "gateway.key", key, NULL);
     write_key(dir, "other.key", other, NULL);
     write_key(dir, "encrypted.key", key, "secret");
+    /* The audit signing key: every config that loads names one (or opts out). */
+    EVP_PKEY *audit = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    assert_non_null(audit);
+    write_key(dir, "audit.key", audit, NULL);
+    EVP_PKEY_free(audit);
     char p[PATH_MAX];
     join(p, sizeof p, dir, "garbage.pem");
     write_file(p, "not a certificate\n", 18);
@@ -382,6 +387,11 @@ static void test_shipped_files(void **state)
     assert_int_equal(cli->keepalive_s, dev->keepalive_s);
 
     assert_abs_in(cfg.drug_library_path, etc, "drug-library.yaml");
+    /* Signed by default: the example config names the key make-certs makes. */
+    assert_abs_in(cfg.audit.key_file, etc, "../../out/certs/audit.key");
+    assert_false(cfg.audit.allow_unsigned);
+    assert_int_equal(cfg.audit.checkpoint_every, 100);
+    assert_int_equal(cfg.audit.checkpoint_interval_s, 60);
     const struct dg_druglib *lib = &cfg.druglib;
     assert_string_equal(lib->id, "clinic-default");
     assert_string_equal(lib->version, "2026.11.1");
@@ -423,6 +433,7 @@ static void test_shipped_files(void **state)
     /* The simulator's and certs/make-certs' names; no inventory. */
     assert_string_equal(cfg.devices.pump_id_prefix, "pump-");
     assert_string_equal(cfg.devices.monitor_id_prefix, "monitor-");
+    assert_string_equal(cfg.devices.dashboard_id_prefix, "dashboard-");
     assert_false(cfg.devices.have_inventory);
     dg_config_free(&cfg);
 }
@@ -450,6 +461,11 @@ static void test_every_key(void **state)
     assert_string_equal(cfg.clinic_link.client_id, "gw7-clin");
     assert_int_equal(cfg.clinic_link.keepalive_s, 600);
     assert_abs_in(cfg.clinic_link.key_file, tmpabs, "certs/gateway.key");
+    assert_abs_in(cfg.audit.key_file, tmpabs, "certs/audit.key");
+    assert_false(cfg.audit.allow_unsigned);
+    assert_int_equal(cfg.audit.checkpoint_every, 7);
+    assert_int_equal(cfg.audit.checkpoint_interval_s, 30);
+    assert_string_equal(cfg.devices.dashboard_id_prefix, "desk-");
 
     const struct dg_druglib *lib = &cfg.druglib;
     assert_string_equal(lib->id, "north-wing");
@@ -655,7 +671,8 @@ static const struct bad_case bad_cases[] = {
     /* devices */
     {"devices-not-map.yaml", false, 12, "devices", "expected a mapping, got a list"},
     {"devices-unknown-key.yaml", false, 12, "devices.pump_prefix",
-     "unknown key (expected one of: pump_id_prefix, monitor_id_prefix, inventory)"},
+     "unknown key (expected one of: pump_id_prefix, monitor_id_prefix, dashboard_id_prefix, "
+     "inventory)"},
     {"devices-prefix-empty.yaml", false, 12, "devices.pump_id_prefix", "must not be empty"},
     {"devices-prefix-charset.yaml", false, 12, "devices.monitor_id_prefix",
      "may only contain A-Z a-z 0-9 _ . - (got \"mon itor-\")"},
@@ -691,6 +708,20 @@ static const struct bad_case bad_cases[] = {
     {"devices-bed-charset.yaml", false, 15, "devices.inventory[0].bed",
      "may only contain A-Z a-z 0-9 _ . - (got \"bed/1\")"},
     {"devices-bed-empty.yaml", false, 15, "devices.inventory[0].bed", "must not be empty"},
+    {"devices-dashboard-overlap.yaml", false, 12, "devices.dashboard_id_prefix",
+     "\"pump-desk-\" and pump_id_prefix \"pump-\" (the default) overlap (one starts with the "
+     "other), so an id alone cannot tell a dashboard from a pump"},
+    {"devices-dashboard-overlap-default.yaml", false, 12, "devices.monitor_id_prefix",
+     "\"dash\" and dashboard_id_prefix \"dashboard-\" (the default) overlap"},
+    /* audit: signed unless the file opts out, in so many words. The check
+       comes last: the line is the audit: mapping's, or the file's first key. */
+    {"audit-missing.yaml", false, 2, "audit.key_file",
+     "required key is missing; set audit.unsigned: true to run without signed checkpoints"},
+    {"audit-no-key.yaml", false, 12, "audit.key_file",
+     "required key is missing; set audit.unsigned: true"},
+    {"audit-unsigned-false.yaml", false, 12, "audit.key_file", "required key is missing"},
+    {"audit-unsigned-and-key.yaml", false, 13, "audit.unsigned",
+     "true contradicts audit.key_file ("},
     /* drug library */
     {"drugs-dup.yaml", true, 11, "drugs[1].id",
      "duplicate entry for drug \"ketamine-trd\" with no care area (any) (first at line 6)"},
@@ -788,7 +819,8 @@ static void write_site_for(const char *lib, char *path, size_t pathlen)
                      "  ca_file: certs/ca.pem\n"
                      "  cert_file: certs/gateway.pem\n"
                      "  key_file: certs/gateway.key\n"
-                     "drug_library: %s\n",
+                     "drug_library: %s\n"
+                     "audit: {key_file: certs/audit.key}\n",
                      lib);
     assert_true(n > 0 && (size_t)n < sizeof text);
     char name[300];
@@ -946,7 +978,8 @@ static void test_data_quality_keys(void **state)
                                "  ca_file: ca.pem\n"
                                "  cert_file: gateway.pem\n"
                                "  key_file: gateway.key\n"
-                               "drug_library: lib.yaml\n";
+                               "drug_library: lib.yaml\n"
+                               "audit: {key_file: audit.key}\n";
     enum { GRACE, JUMP, SEQ, CLEAR };
     static const struct {
         int key;
@@ -1079,6 +1112,7 @@ static void test_devices_defaults(void **state)
     if (rc != 0) fail_msg("minimal.yaml refused: %s", err);
     assert_string_equal(cfg.devices.pump_id_prefix, "pump-");
     assert_string_equal(cfg.devices.monitor_id_prefix, "monitor-");
+    assert_string_equal(cfg.devices.dashboard_id_prefix, "dashboard-");
     assert_false(cfg.devices.have_inventory);
     assert_int_equal(cfg.devices.n_inventory, 0);
     assert_null(cfg.devices.inventory);
@@ -1098,6 +1132,7 @@ static void test_devices_inventory(void **state)
     const struct dg_devices_settings *d = &cfg.devices;
     assert_string_equal(d->pump_id_prefix, "ip-");
     assert_string_equal(d->monitor_id_prefix, "mon.");
+    assert_string_equal(d->dashboard_id_prefix, "desk.");
     assert_true(d->have_inventory);
     assert_int_equal(d->n_inventory, 4);
     assert_non_null(d->inventory);
@@ -1116,6 +1151,11 @@ static void test_devices_inventory(void **state)
     assert_int_equal(dg_identity_check(d, DG_DEVICE_MONITOR, "mon.2", why, sizeof why),
                      DG_IDENTITY_OK);
     assert_int_equal(dg_identity_check_bed(d, "mon.2", "bed-1", why, sizeof why), DG_IDENTITY_BED);
+    /* Dashboards: the prefix alone decides (the inventory lists devices). */
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_DASHBOARD, "desk.3", why, sizeof why),
+                     DG_IDENTITY_OK);
+    assert_int_equal(dg_identity_check(d, DG_DEVICE_DASHBOARD, "dashboard-1", why, sizeof why),
+                     DG_IDENTITY_KIND);
 
     dg_config_free(&cfg);
     assert_null(cfg.devices.inventory);
@@ -1177,6 +1217,8 @@ static void write_devices_config(const char *name, const char *devices_text, siz
                                "  cert_file: certs/gateway.pem\n"
                                "  key_file: certs/gateway.key\n"
                                "drug_library: drugs-ok.yaml\n"
+                               "audit:\n"
+                               "  key_file: certs/audit.key\n"
                                "devices:\n"
                                "  inventory:\n";
     char p[PATH_MAX];
@@ -1188,7 +1230,7 @@ static void write_devices_config(const char *name, const char *devices_text, siz
     assert_int_equal(fclose(f), 0);
 }
 
-#define HEAD_LINES 9 /* lines of write_devices_config's head */
+#define HEAD_LINES 11 /* lines of write_devices_config's head */
 
 /* Thousands of devices, in no order: all stored sorted, all found; a
    duplicate at the very end is still named at its own line. */
@@ -1258,6 +1300,69 @@ static void test_devices_large_inventory(void **state)
              HEAD_LINES + N + 1, N, dup_k, (int)(HEAD_LINES + dup_i + 1));
     if (!strstr(err, want)) fail_msg("got  %s\nwant ...%s", err, want);
     free(text);
+}
+
+/* The signed default and its opt-out. Without a key the file must say
+   audit.unsigned: true (test_bad_fixtures has the refusals); then it loads
+   with no key, and the gateway runs unsigned, warning and auditing it. */
+static void test_audit_opt_out(void **state)
+{
+    (void)state;
+    static struct dg_config cfg;
+    char err[512];
+    int rc = load(&cfg, "audit-unsigned.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("audit-unsigned.yaml refused: %s", err);
+    assert_true(cfg.audit.allow_unsigned);
+    assert_string_equal(cfg.audit.key_file, "");
+    assert_int_equal(cfg.audit.checkpoint_every, 100);
+    dg_config_free(&cfg);
+
+    /* minimal.yaml: the key is the one thing about audit it must say. */
+    rc = load(&cfg, "minimal.yaml", err, sizeof err);
+    if (rc != 0) fail_msg("minimal.yaml refused: %s", err);
+    assert_false(cfg.audit.allow_unsigned);
+    assert_abs_in(cfg.audit.key_file, tmpabs, "certs/audit.key");
+    dg_config_free(&cfg);
+
+    /* The same rules in memory (dg_config_parse: nothing opened). */
+    static const char site[] = "gateway: {id: gw-1, site: test-site}\n"
+                               "device_link:\n"
+                               "  url: ssl://127.0.0.1:8883\n"
+                               "  ca_file: ca.pem\n"
+                               "  cert_file: gateway.pem\n"
+                               "  key_file: gateway.key\n"
+                               "drug_library: lib.yaml\n";
+    static const char lib[] = "library: {id: l, version: \"1\"}\n"
+                              "drugs:\n"
+                              "  - {id: ketamine-trd, name: K}\n";
+    static const struct {
+        const char *audit, *err; /* err NULL: loads */
+    } cases[] = {
+        {"", "site.yaml:1: audit.key_file: required key is missing; set audit.unsigned: true to "
+             "run without signed checkpoints"},
+        {"audit: {checkpoint_every: 5}\n", "site.yaml:8: audit.key_file: required key is missing"},
+        {"audit: {unsigned: false}\n", "site.yaml:8: audit.key_file: required key is missing"},
+        {"audit: {unsigned: true}\n", NULL},
+        {"audit: {key_file: audit.key}\n", NULL},
+        {"audit:\n  key_file: audit.key\n  unsigned: true\n",
+         "site.yaml:10: audit.unsigned: true contradicts audit.key_file (audit.key): remove one "
+         "of them"},
+        {"audit: {unsigned: yes}\n", "site.yaml:8: audit.unsigned: expected true or false"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        int n = snprintf(text, sizeof text, "%s%s", site, cases[i].audit);
+        assert_true(n > 0 && (size_t)n < sizeof text);
+        rc = dg_config_parse(&cfg, "site.yaml", (const unsigned char *)text, (size_t)n, "lib.yaml",
+                             (const unsigned char *)lib, sizeof lib - 1, err, sizeof err);
+        if (!cases[i].err) {
+            if (rc != 0) fail_msg("%s: refused: %s", cases[i].audit, err);
+            dg_config_free(&cfg);
+            continue;
+        }
+        if (rc != -DG_ECONFIG || strncmp(err, cases[i].err, strlen(cases[i].err)) != 0)
+            fail_msg("%s: rc %d, err\n got  %s\n want %s", cases[i].audit, rc, err, cases[i].err);
+    }
 }
 
 /* More entries than DG_INVENTORY_MAX (only aliases fit them in 1 MiB) are
@@ -1333,6 +1438,7 @@ int main(void)
         cmocka_unit_test(test_devices_large_inventory),
         cmocka_unit_test(test_devices_too_many),
         cmocka_unit_test(test_devices_out_of_memory),
+        cmocka_unit_test(test_audit_opt_out),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

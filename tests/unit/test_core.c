@@ -144,6 +144,52 @@ static void hard_alert_latches_until_reset(void **state)
     assert_int_equal(dg_core_ack(f->core, &ack, f->now), -DG_ENOTFOUND);
 }
 
+/* The audit trail says which user acknowledged and through which dashboard
+   certificate (the id the shell took from the ack's topic): both on the
+   acknowledge, the reset and the clear. The alert events stay as they were. */
+static void ack_audit_names_user_and_dashboard(void **state)
+{
+    struct fx *f = *state;
+    feed(f, DG_PUMP_RUNNING, 7.5);
+    char id[DG_ID_MAX];
+    snprintf(id, sizeof id, "%s", f->rec.alerts[0].alert_id);
+    feed(f, DG_PUMP_PAUSED, 0);
+    int audits = f->rec.n_audit, alerts = f->rec.n_alerts;
+
+    struct dg_ack ack = {.reset = true};
+    snprintf(ack.alert_id, sizeof ack.alert_id, "%s", id);
+    snprintf(ack.user_id, sizeof ack.user_id, "nurse-7");
+    snprintf(ack.dashboard_id, sizeof ack.dashboard_id, "dashboard-1");
+    snprintf(ack.ack_id, sizeof ack.ack_id, "ack-1");
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), 0);
+
+    assert_int_equal(f->rec.n_audit, audits + 3);
+    assert_string_equal(f->rec.audit_types[audits], "alert.acknowledge");
+    assert_string_equal(f->rec.audit_types[audits + 1], "alert.reset");
+    assert_string_equal(f->rec.audit_types[audits + 2], "alert.clear");
+    for (int i = audits; i < audits + 3; i++)
+        assert_string_equal(f->rec.audit_participants[i], "nurse-7 via dashboard-1");
+    char want[DG_TEXT_MAX];
+    snprintf(want, sizeof want, "latch of %s (rate) reset by nurse-7 via dashboard-1", id);
+    assert_string_equal(f->rec.audit_details[audits + 1], want);
+    /* The alert's own lifecycle: acknowledge, then clear, as before. */
+    assert_int_equal(f->rec.n_alerts, alerts + 2);
+    assert_int_equal(f->rec.phases[alerts], DG_PHASE_ACKNOWLEDGE);
+    assert_int_equal(f->rec.phases[alerts + 1], DG_PHASE_CLEAR);
+
+    /* No dashboard id (a caller that has none): the user alone, as before. */
+    feed(f, DG_PUMP_RUNNING, 7.5);
+    snprintf(id, sizeof id, "%s", f->rec.alerts[f->rec.n_alerts - 1].alert_id);
+    audits = f->rec.n_audit;
+    snprintf(ack.alert_id, sizeof ack.alert_id, "%s", id);
+    ack.dashboard_id[0] = '\0';
+    ack.reset = false;
+    snprintf(ack.ack_id, sizeof ack.ack_id, "ack-2");
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), 0);
+    assert_string_equal(f->rec.audit_types[audits], "alert.acknowledge");
+    assert_string_equal(f->rec.audit_participants[audits], "nurse-7");
+}
+
 static void duplicate_sequence_processed_once(void **state)
 {
     struct fx *f = *state;
@@ -550,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rate_hard_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(rate_soft_threshold_and_clear, setup, teardown),
         cmocka_unit_test_setup_teardown(hard_alert_latches_until_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(ack_audit_names_user_and_dashboard, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_sequence_processed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(alerts_are_per_bed, setup, teardown),
         cmocka_unit_test_setup_teardown(out_of_memory_is_reported_not_crashed, setup, teardown),

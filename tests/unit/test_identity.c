@@ -7,6 +7,7 @@
  * position of a sorted list, and every gap between), an empty inventory
  * that refuses everything, an id listed as the other kind, the bed tie of an
  * entry and an untied entry; dashboard and monitor ids posing as pumps;
+ * the dashboard kind (the id of an ack topic), which no inventory lists;
  * ids and prefixes of the longest length an id can have. No allocation.
  */
 #include <setjmp.h>
@@ -24,6 +25,7 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define PUMP         DG_DEVICE_PUMP
 #define MONITOR      DG_DEVICE_MONITOR
+#define DASHBOARD    DG_DEVICE_DASHBOARD
 
 /* 63 characters: the longest id (DG_ID_MAX - 1). */
 #define LONG_PUMP                                                                                  \
@@ -47,21 +49,26 @@ static struct dg_inventory_entry site_inventory[] = {
     {LONG_PUMP, PUMP, ""},
 };
 
-static struct dg_devices_settings prefix_only = {"pump-", "monitor-", false, 0, NULL};
-static struct dg_devices_settings with_inventory = {"pump-", "monitor-", true,
-                                                    ARRAY_LEN(site_inventory), site_inventory};
+#define PREFIXES(p, m)                                                                             \
+    .pump_id_prefix = p, .monitor_id_prefix = m, .dashboard_id_prefix = "dashboard-"
+static struct dg_devices_settings prefix_only = {PREFIXES("pump-", "monitor-")};
+static struct dg_devices_settings with_inventory = {
+    PREFIXES("pump-", "monitor-"), .have_inventory = true, .n_inventory = ARRAY_LEN(site_inventory),
+    .inventory = site_inventory};
 /* Present but empty: refuses every device. */
-static struct dg_devices_settings empty_inventory = {"pump-", "monitor-", true, 0, NULL};
+static struct dg_devices_settings empty_inventory = {PREFIXES("pump-", "monitor-"),
+                                                     .have_inventory = true};
 
 /* One prefix for both kinds: the inventory alone says which is which. */
 static struct dg_inventory_entry shared_inventory[] = {
     {"dev-1", PUMP, ""},
     {"dev-2", MONITOR, ""},
 };
-static struct dg_devices_settings shared_prefix = {"dev-", "dev-", true,
-                                                   ARRAY_LEN(shared_inventory), shared_inventory};
+static struct dg_devices_settings shared_prefix = {PREFIXES("dev-", "dev-"), .have_inventory = true,
+                                                   .n_inventory = ARRAY_LEN(shared_inventory),
+                                                   .inventory = shared_inventory};
 
-static struct dg_devices_settings long_prefix = {LONG_PREFIX, "monitor-", false, 0, NULL};
+static struct dg_devices_settings long_prefix = {PREFIXES(LONG_PREFIX, "monitor-")};
 
 /* ---------------------------------------------------------- dg_identity_check */
 
@@ -97,7 +104,16 @@ static const struct check_case check_cases[] = {
     {"monitor id", &prefix_only, MONITOR, "monitor-1", DG_IDENTITY_OK, NULL},
     {"monitor prefix alone", &prefix_only, MONITOR, "monitor-", DG_IDENTITY_KIND, NULL},
     {"no kind", &prefix_only, (enum dg_device_kind)0, "pump-1", DG_IDENTITY_KIND, NULL},
-    {"kind out of range", &prefix_only, (enum dg_device_kind)3, "monitor-1", DG_IDENTITY_KIND,
+    {"kind out of range", &prefix_only, (enum dg_device_kind)4, "monitor-1", DG_IDENTITY_KIND,
+     NULL},
+    /* Dashboards: the id in an ack topic (<root>/ack/<id>). */
+    {"dashboard id", &prefix_only, DASHBOARD, "dashboard-1", DG_IDENTITY_OK, NULL},
+    {"dashboard prefix alone", &prefix_only, DASHBOARD, "dashboard-", DG_IDENTITY_KIND,
+     "dashboard- is not a dashboard: dashboard ids are 'dashboard-' followed by a name"},
+    {"pump id as a dashboard", &prefix_only, DASHBOARD, "pump-1", DG_IDENTITY_KIND,
+     "pump-1 is not a dashboard: dashboard ids start with 'dashboard-'"},
+    {"gateway id as a dashboard", &prefix_only, DASHBOARD, "gateway", DG_IDENTITY_KIND, NULL},
+    {"dashboard prefix in another case", &prefix_only, DASHBOARD, "Dashboard-1", DG_IDENTITY_KIND,
      NULL},
     {"longest pump id", &prefix_only, PUMP, LONG_PUMP, DG_IDENTITY_OK, NULL},
     /* Longer than any topic can carry: the prefix rule alone says nothing against it. */
@@ -147,6 +163,12 @@ static const struct check_case check_cases[] = {
      "pump-1 is not in the device inventory (devices.inventory)"},
     {"empty inventory: monitor", &empty_inventory, MONITOR, "monitor-1", DG_IDENTITY_UNKNOWN, NULL},
     {"empty inventory: wrong prefix", &empty_inventory, PUMP, "monitor-1", DG_IDENTITY_KIND, NULL},
+    /* The inventory lists pumps and monitors only: it does not refuse a dashboard. */
+    {"inventory: dashboard", &with_inventory, DASHBOARD, "dashboard-2", DG_IDENTITY_OK, NULL},
+    {"empty inventory: dashboard", &empty_inventory, DASHBOARD, "dashboard-1", DG_IDENTITY_OK,
+     NULL},
+    {"inventory: pump id as a dashboard", &with_inventory, DASHBOARD, "pump-1", DG_IDENTITY_KIND,
+     NULL},
 };
 
 static void check_table(void **state)
@@ -241,7 +263,8 @@ static void large_inventory(void **state)
         inv[i].kind = PUMP;
         inv[i].bed_id[0] = '\0';
     }
-    struct dg_devices_settings d = {"pump-", "monitor-", true, N, inv};
+    struct dg_devices_settings d = {PREFIXES("pump-", "monitor-"), .have_inventory = true,
+                                    .n_inventory = N, .inventory = inv};
     char id[DG_ID_MAX], why[128];
     for (size_t i = 0; i <= 2 * N + 1; i++) {
         snprintf(id, sizeof id, "pump-%05zu", i);

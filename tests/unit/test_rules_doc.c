@@ -41,7 +41,8 @@ static const char site_text[] = "gateway: {id: gw-1, site: docs}\n"
                                 "  ca_file: ca.pem\n"
                                 "  cert_file: gateway.pem\n"
                                 "  key_file: gateway.key\n"
-                                "drug_library: drug-library.yaml\n";
+                                "drug_library: drug-library.yaml\n"
+                                "audit: {key_file: audit.key}\n";
 
 /* The whole file at path, NUL-terminated, malloc'd (caller frees); NULL if
    it cannot be read. */
