@@ -413,6 +413,39 @@ class BrokerSecurity(unittest.TestCase):
             self.assertNotIn("all devices connected", err)  # no session started
             self.assertEqual(dg.summary(sim)["bed-2"]["telemetry_sent"], "0", sim.stdout())
 
+    def test_s_expired_crl_refuses_everyone_until_renewed(self):
+        # Why crl.pem must be renewed (broker/README.md): a broker that starts
+        # with an out-of-date CRL refuses every client, the gateway too;
+        # make-certs --crl and a reload let them in again.
+        with self.env() as env:
+            db = os.path.join(env.certdir, "ca-db", "index.txt")
+            cnf = env.path("expired-crl.cnf")
+            with open(cnf, "w") as f:
+                f.write("[ ca ]\ndefault_ca = x\n[ x ]\ndatabase = %s\ndefault_md = sha256\n"
+                        % db)
+            crl = os.path.join(env.certdir, "crl.pem")
+            r = subprocess.run(["openssl", "ca", "-batch", "-config", cnf, "-gencrl",
+                                "-cert", env.ca_file, "-keyfile",
+                                os.path.join(env.certdir, "ca.key"),
+                                "-crl_lastupdate", "20200101000000Z",
+                                "-crl_nextupdate", "20200201000000Z", "-out", crl],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            env.stop_broker()
+            with self.assertRaisesRegex(AssertionError, "mosquitto to accept TLS"):
+                env.start_broker(timeout=3)
+            self.assertTrue(env.broker.running(), env.broker.log())
+            for who in ("gateway", "pump-1", "dashboard-1"):
+                self.assertIsNotNone(tls_refusal(env, who), who)
+            self.assertIn("certificate verify failed", env.broker.stderr())
+
+            r = subprocess.run([harness.MAKE_CERTS, "--crl", env.certdir], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            env.reload_broker()  # waits for the gateway's CONNACK
+            for who in ("gateway", "pump-1", "dashboard-1"):
+                self.assertIsNone(tls_refusal(env, who), who)
+
 
 def serial(cert):
     """A certificate's serial number in hex, as openssl prints it."""
