@@ -974,7 +974,9 @@ static void usage(FILE *f)
                "  --url URL        broker, ssl://host:port\n"
                "  --ca/--cert/--key FILE   trust store, client certificate and key (PEM)\n"
                "  --root ROOT      topic root, e.g. dosegate/v1/demo-clinic\n"
-               "  --client-id ID   MQTT client id (default dosegate-cli-<random>)\n"
+               "  --client-id ID   MQTT client id (default dosegate-cli-<random>); watch\n"
+               "                   with it keeps a persistent session: the broker queues\n"
+               "                   what arrives while the watcher is away\n"
                "\n"
                "Exit: 0 ok, 1 failure (link, connect, ack), 2 usage, 3 --count not reached.\n"
                "See docs/simulator.md.\n");
@@ -1160,6 +1162,10 @@ int main(int argc, char **argv)
         .cert_file = c.cert,
         .key_file = c.key,
         .keepalive_s = 10,
+        /* As dosegate-audit record: a watcher given a client id keeps a
+           persistent session, so the broker queues what arrives while it is
+           away (a broker restart, a reconnect). */
+        .persistent_session = !c.ack_mode && c.client_id != c.client_id_buf,
     };
     struct dg_link_callbacks cb = {
         .ctx = &c,
