@@ -284,6 +284,12 @@ class TwoBrokers(unittest.TestCase):
                 lambda: len(log_lines(gw, r"link=device .*msg=\"connected\"")) >= 2, 90,
                 what="the device link to reconnect")
             sys.stderr.write("device broker down %.0f s\n" % outage_s)
+            # ... and both liveness alerts clear, at the clinic too.
+            ids = {alert(c)[0]["alert_id"] for c in ("pump-silent", "vitals-silent")}
+            harness.wait_until(lambda: ids <= {e["alert_id"] for e in
+                                               dg.messages(watch, "AlertEvent")
+                                               if e["phase"] == "clear"}, 30,
+                               what="the liveness alerts to clear")
             self.assertIn(sim.wait(120), (0, 1), sim.log())  # 1: a message lost in the outage
             s = dg.summary(sim)["bed-1"]
             # The fail-safe: no permits reached the pump, it paused itself.
