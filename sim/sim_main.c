@@ -505,7 +505,8 @@ static void on_wait(uv_timer_t *h)
             if (!devs[k]->link || !dg_link_is_connected(devs[k]->link))
                 DG_ERROR(MOD,
                          "msg=\"%s could not connect to %s within %d s\" device=%s "
-                         "hint=\"is the broker up? are --certs and the ACL right?\"",
+                         "hint=\"is the broker up? are --certs and the ACL right? "
+                         "is its certificate expired or revoked?\"",
                          devs[k]->id, sim->opts.url, CONNECT_WAIT_MS / 1000, devs[k]->id);
     }
     sim->failed = true;

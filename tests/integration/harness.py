@@ -417,6 +417,18 @@ class Env:
             if self.broker is not None and self.broker.running():
                 self.reload_broker()
 
+    def revoke(self, *ids):
+        """Revoke the certificates of ids with certs/make-certs --revoke
+        (which rewrites certdir/crl.pem); return its CompletedProcess. A
+        running broker must then reload (reload_broker: refuses them at
+        later handshakes) or restart (restart_broker: also drops clients
+        connected with them)."""
+        r = subprocess.run([MAKE_CERTS, "--revoke", self.certdir] + list(ids),
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("make-certs --revoke failed (%d): %s" % (r.returncode, r.stderr))
+        return r
+
     def make_acl(self):
         """Write self.acl with broker/make-acl from certdir; return its
         CompletedProcess (stderr holds make-acl's warnings, as text)."""
@@ -515,9 +527,17 @@ class Env:
             self.broker.signal(sig)
             self.broker.wait(timeout)
 
+    def restart_broker(self, timeout=15.0):
+        """Stop mosquitto (SIGTERM: it saves its persistence) and start it
+        again on the same port, data dir and config; every client is
+        disconnected and must reconnect (a new TLS handshake)."""
+        self.stop_broker(timeout=timeout)
+        return self.start_broker(timeout=timeout)
+
     def reload_broker(self, timeout=15.0):
-        """SIGHUP mosquitto, which re-reads its config and the ACL file
-        (self.acl), and return once the new ACL is in force.
+        """SIGHUP mosquitto, which re-reads its config, the ACL file
+        (self.acl) and the CRL (certdir/crl.pem), and return once the new
+        ACL is in force.
 
         mosquitto's single loop thread logs "Reloading config." and then
         reloads before it serves any client again, so a CONNACK to a

@@ -13,11 +13,14 @@ forbidden one, so a forbidden message that got through would arrive first.
 """
 
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dg  # noqa: E402
 import harness  # noqa: E402
 
 DENIED = "Not authorized"  # mosquitto_pub -V 5 on a PUBACK with reason 0x87
@@ -342,6 +345,139 @@ class BrokerSecurity(unittest.TestCase):
             # make-acl saw both and said why it gave them nothing.
             self.assertIn("fridge-1.pem: CN 'fridge-1' has no kind prefix", made.stderr)
             self.assertIn("fridge-2.pem: CN 'fridge-2' has no kind prefix", made.stderr)
+
+    # Revocation (issue 8 item 5): certs/make-certs --revoke writes crl.pem,
+    # the broker's crlfile. Without the crlfile line in mosquitto.conf.in
+    # the revoked pump-2 kept connecting and both tests failed.
+
+    def test_q_revoked_certificate_refused_at_the_handshake(self):
+        with self.env() as env:
+            root = env.root
+            cert2, _ = env.cert("pump-2")
+            # Before: pump-2's certificate works, and one pump-2 session stays
+            # connected through the revocation.
+            self.assertIsNone(tls_refusal(env, "pump-2"))
+            connected = env.mosquitto_sub("pump-2", root + "/pump/pump-2/command", timeout=120,
+                                          name="sub-pump-2-connected")
+
+            env.revoke("pump-2")
+            crl = os.path.join(env.certdir, "crl.pem")
+            listed = subprocess.run(["openssl", "crl", "-noout", "-text", "-in", crl],
+                                    capture_output=True, text=True).stdout
+            self.assertIn("Serial Number: " + serial(cert2), listed)
+            self.assertNotIn("Serial Number: " + serial(env.cert("pump-1")[0]), listed)
+            self.assertEqual(listed.count("Serial Number:"), 1, listed)
+            env.reload_broker()  # mosquitto re-reads crlfile on SIGHUP
+
+            # Refused at the TLS handshake, and the alert says why.
+            self.assertIn("CERTIFICATE_REVOKED", tls_refusal(env, "pump-2") or "")
+            self.assertFalse(env.mqtt_connect("pump-2"), "revoked pump-2 must get no CONNACK")
+            self.assertFalse(env.mqtt_connect("pump-2", max_version=ssl.TLSVersion.TLSv1_2))
+            r = env.mosquitto_pub("pump-2", root + "/pump/pump-2/telemetry", b"forged")
+            self.assertNotEqual(r.returncode, 0, "mosquitto_pub as revoked pump-2 must fail")
+            self.assertIn("certificate verify failed", env.broker.stderr())
+            # pump-1 (not revoked) still connects and publishes to the gateway.
+            tele1 = root + "/pump/pump-1/telemetry"
+            gw = env.mosquitto_sub("gateway", root + "/pump/+/telemetry", count=1, timeout=20)
+            self.assertIsNone(tls_refusal(env, "pump-1"))
+            self.assert_published(env.mosquitto_pub("pump-1", tele1, b"control"))
+            self.assert_first(gw, tele1, b"control")
+
+            # mosquitto checks a certificate only at the handshake: the session
+            # pump-2 opened before the revocation still gets its commands...
+            command = root + "/pump/pump-2/command"
+            self.assert_published(env.mosquitto_pub("gateway", command, b"before-restart"))
+            self.assert_first(connected, command, b"before-restart")
+            # ... until the broker restarts: then it cannot come back.
+            env.restart_broker()
+            self.assertNotEqual(connected.wait(30), 0, connected.log())
+            self.assertIn("certificate revoked", connected.log())
+            self.assertFalse(env.mqtt_connect("pump-2"))
+            self.assertTrue(env.mqtt_connect("pump-1"))
+            self.assertIsNone(tls_refusal(env, "pump-1"))
+
+    def test_r_simulator_pump_with_revoked_certificate_cannot_connect(self):
+        with self.env() as env:
+            # Control: the same simulator command connects every device.
+            sim = dg.run_sim(env, beds=2, extra=["--no-permit"], name="sim-before")
+            sim.wait_for_line("all devices connected", timeout=30, stream="stderr")
+            self.assertEqual(sim.terminate(), 0, sim.log())
+
+            env.revoke("pump-2")
+            env.reload_broker()
+            sim = dg.run_sim(env, beds=2, extra=["--no-permit"], name="sim-revoked")
+            self.assertEqual(sim.wait(60), 1, sim.log())
+            err = sim.stderr()
+            self.assertIn("pump-2 could not connect to %s" % env.url, err)
+            for ok in ("pump-1", "monitor-1", "monitor-2"):
+                self.assertNotIn("%s could not connect" % ok, err)
+            self.assertIn("certificate expired or revoked", err)  # the hint
+            self.assertNotIn("all devices connected", err)  # no session started
+            self.assertEqual(dg.summary(sim)["bed-2"]["telemetry_sent"], "0", sim.stdout())
+
+    def test_s_expired_crl_refuses_everyone_until_renewed(self):
+        # Why crl.pem must be renewed (broker/README.md): a broker that starts
+        # with an out-of-date CRL refuses every client, the gateway too;
+        # make-certs --crl and a reload let them in again.
+        with self.env() as env:
+            db = os.path.join(env.certdir, "ca-db", "index.txt")
+            cnf = env.path("expired-crl.cnf")
+            with open(cnf, "w") as f:
+                f.write("[ ca ]\ndefault_ca = x\n[ x ]\ndatabase = %s\ndefault_md = sha256\n"
+                        % db)
+            crl = os.path.join(env.certdir, "crl.pem")
+            r = subprocess.run(["openssl", "ca", "-batch", "-config", cnf, "-gencrl",
+                                "-cert", env.ca_file, "-keyfile",
+                                os.path.join(env.certdir, "ca.key"),
+                                "-crl_lastupdate", "20200101000000Z",
+                                "-crl_nextupdate", "20200201000000Z", "-out", crl],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            env.stop_broker()
+            with self.assertRaisesRegex(AssertionError, "mosquitto to accept TLS"):
+                env.start_broker(timeout=3)
+            self.assertTrue(env.broker.running(), env.broker.log())
+            for who in ("gateway", "pump-1", "dashboard-1"):
+                self.assertIsNotNone(tls_refusal(env, who), who)
+            self.assertIn("certificate verify failed", env.broker.stderr())
+
+            r = subprocess.run([harness.MAKE_CERTS, "--crl", env.certdir], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            env.reload_broker()  # waits for the gateway's CONNACK
+            for who in ("gateway", "pump-1", "dashboard-1"):
+                self.assertIsNone(tls_refusal(env, who), who)
+
+
+def serial(cert):
+    """A certificate's serial number in hex, as openssl prints it."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", cert],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip().split("=", 1)[1]
+
+
+def tls_refusal(env, identity):
+    """One TLS 1.2 handshake and MQTT CONNECT as identity: None if the
+    broker answers CONNACK "accepted", else what went wrong (for a refused
+    client certificate, the TLS alert the broker sent, e.g.
+    "[SSL: SSLV3_ALERT_CERTIFICATE_REVOKED] ..."). TLS 1.2 because there the
+    server's alert arrives during the handshake; in TLS 1.3 the client
+    finishes first and usually sees only the closed connection."""
+    ctx = env.tls_context(identity, max_version=ssl.TLSVersion.TLSv1_2)
+    cid = b"tls-probe"
+    body = b"\x00\x04MQTT\x04\x02\x00\x0a" + len(cid).to_bytes(2, "big") + cid
+    try:
+        with socket.create_connection((env.host, env.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname=env.host) as s:
+                s.sendall(b"\x10" + bytes([len(body)]) + body)
+                reply = s.recv(4)
+                if reply == b"\x20\x02\x00\x00":
+                    s.sendall(b"\xe0\x00")
+                    return None
+                return "CONNACK %r" % reply
+    except (OSError, ssl.SSLError) as e:
+        return "%s: %s" % (type(e).__name__, e)
+
 
 def _tcp_open(port):
     import socket
