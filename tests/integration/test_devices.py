@@ -92,7 +92,7 @@ pattern read dosegate/v1/+/pump/%u/command
 user gateway
 topic read dosegate/v1/+/pump/+/telemetry
 topic read dosegate/v1/+/monitor/+/vitals
-topic read dosegate/v1/+/ack
+topic read dosegate/v1/+/ack/+
 topic readwrite dosegate/v1/+/pump/+/command
 topic readwrite dosegate/v1/+/alert/+
 topic readwrite dosegate/v1/+/alarms/+
