@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 SOURCE_DIR = os.path.abspath(
     os.environ.get("DG_SOURCE_DIR")
@@ -313,6 +314,9 @@ class Env:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        self._exc = None
+        if exc_type is not None:
+            self._exc = "".join(traceback.format_exception(exc_type, exc, tb)[-3:])
         self.close(failed=exc_type is not None)
         return False
 
@@ -363,6 +367,9 @@ class Env:
         self._failed = True
 
     def dump_logs(self, n=LOG_TAIL_LINES):
+        why = getattr(self, "_exc", None)
+        if why:
+            sys.stderr.write("==== harness: the test failed with:\n%s" % why)
         sys.stderr.write("==== harness: logs of %s (last %d lines each)\n" % (self.tmp, n))
         for p in self.procs:
             sys.stderr.write(p.tail(n) + "\n")
