@@ -55,6 +55,9 @@
  * Lifetime: dg_link_close() disconnects, then MQTTAsync_destroy() on the loop
  * thread (after it Paho makes no more callbacks), reports every message not
  * acknowledged as -DG_ECLOSED, closes the libuv handles and frees the link.
+ * The destroy comes when Paho confirms the disconnect, when the connection
+ * is lost meanwhile, or at the latest DG_LINK_CLOSE_GRACE_MS after the
+ * disconnect timeout: a close always ends, whatever the broker does.
  */
 #include "link.h"
 
@@ -77,6 +80,8 @@
 
 #define DG_LINK_RETRY_MIN_MS 500
 #define DG_LINK_RETRY_MAX_MS 5000
+/* How long after the disconnect timeout a close stops waiting for Paho. */
+#define DG_LINK_CLOSE_GRACE_MS 2000
 
 /* One outgoing message: in the FIFO, then in flight at Paho. */
 struct msg {
@@ -567,7 +572,11 @@ static void handle(dg_link *l, struct event *e)
         break;
     case EV_LOST:
         l->connected = 0;
-        if (!l->closing) {
+        if (l->closing) {
+            /* Lost while disconnecting: Paho may not call the disconnect
+               callbacks any more; nothing is left to wait for. */
+            if (!l->destroyed) finish_close(l);
+        } else {
             DG_WARN("link", "link=%s msg=\"connection lost; reconnecting\" cause=%s", l->name,
                     dg_log_q(q, sizeof q, e->text));
             if (l->cb.disconnected) l->cb.disconnected(l->cb.ctx, l, e->text);
@@ -642,7 +651,9 @@ static void on_async(uv_async_t *a)
     pthread_mutex_unlock(&l->mu);
     while (e) {
         struct event *next = e->next;
-        handle(l, e);
+        /* After finish_close() (called from handle() below) the in-flight
+           messages were reported and freed: later events name none. */
+        if (!l->destroyed) handle(l, e);
         event_free(e);
         e = next;
     }
@@ -919,6 +930,14 @@ static void finish_close(dg_link *l)
     uv_close((uv_handle_t *)&l->retry, on_handle_closed);
 }
 
+static void on_close_timeout(uv_timer_t *t)
+{
+    dg_link *l = t->data;
+    if (l->destroyed) return;
+    DG_WARN("link", "link=%s msg=\"disconnect not confirmed; closing anyway\"", l->name);
+    finish_close(l);
+}
+
 void dg_link_close(dg_link *l, int timeout_ms, void (*on_closed)(void *arg), void *arg)
 {
     if (l->closing) return;
@@ -945,5 +964,9 @@ void dg_link_close(dg_link *l, int timeout_ms, void (*on_closed)(void *arg), voi
     if (rc != MQTTASYNC_SUCCESS) {
         /* Not connected: nothing to wait for. */
         finish_close(l);
+        return;
     }
+    /* A close always ends: if Paho reports neither the disconnect nor the
+       loss of the connection, give up waiting a little after its timeout. */
+    uv_timer_start(&l->retry, on_close_timeout, (uint64_t)timeout_ms + DG_LINK_CLOSE_GRACE_MS, 0);
 }

@@ -3,7 +3,9 @@ own (with backoff), re-subscribes, and the interlock works again."""
 import glob
 import os
 import signal
+import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,6 +43,28 @@ class Reconnect(unittest.TestCase):
             types = [l for l in gw.stderr().splitlines() if "event=link.down" in l]
             self.assertTrue(types, "link.down not audited")
             self.assertEqual(gw.terminate(10), 0, gw.log())
+
+    def test_stop_while_the_broker_freezes_then_dies(self):
+        """SIGTERM while the broker is frozen (the disconnect waits on a
+        status publish that is never acknowledged), then the broker dies at
+        a few moments during the disconnect: the gateway still stops, every
+        time (a close that waited on Paho's callbacks alone could hang)."""
+        for delay in (0.05, 0.5, 0.9, 1.5):
+            with harness.Env(devices=["pump-1"]) as env:
+                gw = dg.start_gateway(env)
+                env.broker.signal(signal.SIGSTOP)
+                time.sleep(5.5)  # past status_interval_s: a QoS 1 publish in flight
+                gw.signal(signal.SIGTERM)
+                time.sleep(delay)
+                env.broker.signal(signal.SIGKILL)
+                env.broker.signal(signal.SIGCONT)
+                try:
+                    rc = gw.popen.wait(60)
+                except subprocess.TimeoutExpired:
+                    rc = None
+                self.assertIsNotNone(rc, "the gateway hung on stop (broker died %.2f s into "
+                                     "the disconnect)\n%s" % (delay, gw.log()))
+                self.assertIn("stopped cleanly", gw.stderr())
 
 
 if __name__ == "__main__":
