@@ -12,7 +12,9 @@
  *     state  (key TEXT PRIMARY KEY, value BLOB)      named state blobs
  *
  * plus a partial index on outbox(kind, link, topic) for the retained
- * snapshots that replace each other. AUTOINCREMENT keeps sqlite_sequence at
+ * status messages that replace each other (its WHERE names kinds 2 and 5,
+ * as schema 1 made it; only 5, STATUS, replaces since alarm snapshots are
+ * each delivered). AUTOINCREMENT keeps sqlite_sequence at
  * the highest id ever committed, so an emptied outbox never hands an old id
  * out again after a restart; within one open store next_id only grows, even
  * past turns that failed, so a late acknowledgement for an item of a failed
@@ -677,8 +679,9 @@ int dg_store_outbox_add(dg_store *s, enum dg_outbox_kind kind, const char *link,
     int implicit, rc;
     if ((rc = op_enter(s, &implicit)) != 0) return op_leave(s, implicit, rc);
 
-    /* A retained snapshot replaces the undelivered one on the same topic. */
-    int snapshot = retained && (kind == DG_OUTBOX_ALARMS || kind == DG_OUTBOX_STATUS);
+    /* A retained status replaces the undelivered one on the same topic
+       (alarm snapshots do not: the clinic gets each one, in order). */
+    int snapshot = retained && kind == DG_OUTBOX_STATUS;
     uint64_t freed_items = 0, freed_bytes = 0;
     if (snapshot) {
         sqlite3_stmt *st = s->st[ST_SNAP_COST];

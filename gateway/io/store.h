@@ -55,7 +55,7 @@ typedef struct dg_store dg_store;
 /* What the outbox holds; the values are stored on disk: never renumber. */
 enum dg_outbox_kind {
     DG_OUTBOX_ALERT = 1,   /* alert event: never coalesced, budget reserve */
-    DG_OUTBOX_ALARMS = 2,  /* retained alarm snapshot of a bed: latest per topic wins */
+    DG_OUTBOX_ALARMS = 2,  /* retained alarm snapshot of a bed: each one delivered, in order */
     DG_OUTBOX_COMMAND = 3, /* pump command: never coalesced */
     DG_OUTBOX_AUDIT = 4,   /* audit record: never coalesced, budget reserve */
     DG_OUTBOX_STATUS = 5,  /* retained gateway status: latest per topic wins */
@@ -129,9 +129,10 @@ int dg_store_turn_error(const dg_store *s);
  * a failed turn); use it as the publish token and pass it to
  * dg_store_outbox_done() on the broker's acknowledgement.
  *
- * A retained ALARMS or STATUS item replaces any undelivered item of the same
- * kind, link and topic (a retained snapshot: only the latest matters).
- * Alerts, commands and audit records are never replaced or merged.
+ * A retained STATUS item replaces any undelivered item of the same kind,
+ * link and topic (a heartbeat: only the latest matters). Alerts, alarm
+ * snapshots, commands and audit records are never replaced or merged: the
+ * clinic gets every alarm state a bed went through, in order.
  *
  * Disk budget: the undelivered items' cost (payload + topic + link +
  * DG_STORE_ITEM_OVERHEAD) may reach disk_budget_bytes for ALERT and AUDIT

@@ -582,8 +582,9 @@ static void test_ids_never_reused(void **state)
     dg_store_close(s);
 }
 
-/* A retained snapshot (alarms, status) replaces the undelivered one on the
-   same link and topic; nothing else is ever replaced. */
+/* A retained status replaces the undelivered one on the same link and
+   topic; nothing else is ever replaced: every alarm snapshot of a bed is
+   kept, in order (the clinic gets each state the bed went through). */
 static void test_snapshots_supersede(void **state)
 {
     (void)state;
@@ -591,19 +592,19 @@ static void test_snapshots_supersede(void **state)
     fresh_dir(dir, sizeof dir);
     dg_store *s = open_ok(dir, BIG_BUDGET);
     assert_int_equal(dg_store_begin(s), 0);
-    uint64_t old1 = add(s, DG_OUTBOX_ALARMS, "clinic", "r/alarms/bed-1", "bed1-v1", 1);
+    uint64_t online = add(s, DG_OUTBOX_STATUS, "clinic", "r/gateway/g/status", "online", 1);
+    add(s, DG_OUTBOX_ALARMS, "clinic", "r/alarms/bed-1", "bed1-v1", 1);
     add(s, DG_OUTBOX_ALARMS, "clinic", "r/alarms/bed-2", "bed2-v1", 1);
     assert_int_equal(dg_store_commit(s), 0);
-    /* The older one may be in flight: its PUBACK later finds nothing. */
+    /* The older status may be in flight: its PUBACK later finds nothing. */
     assert_int_equal(dg_store_begin(s), 0);
     add(s, DG_OUTBOX_ALARMS, "clinic", "r/alarms/bed-1", "bed1-v2", 1);
-    uint64_t v3 = add(s, DG_OUTBOX_ALARMS, "clinic", "r/alarms/bed-1", "bed1-v3", 1);
+    add(s, DG_OUTBOX_ALARMS, "clinic", "r/alarms/bed-1", "bed1-v3", 1);
+    add(s, DG_OUTBOX_STATUS, "clinic", "r/gateway/g/status", "degraded", 1);
+    uint64_t last = add(s, DG_OUTBOX_STATUS, "clinic", "r/gateway/g/status", "offline", 1);
     /* Same topic on another link, and not retained: kept. */
-    add(s, DG_OUTBOX_ALARMS, "device", "r/alarms/bed-1", "dev-bed1", 1);
-    add(s, DG_OUTBOX_ALARMS, "clinic", "r/alarms/bed-1", "unretained", 0);
-    /* Status snapshots too. */
-    add(s, DG_OUTBOX_STATUS, "clinic", "r/gateway/g/status", "online", 1);
-    add(s, DG_OUTBOX_STATUS, "clinic", "r/gateway/g/status", "offline", 1);
+    add(s, DG_OUTBOX_STATUS, "device", "r/gateway/g/status", "dev-status", 1);
+    add(s, DG_OUTBOX_STATUS, "clinic", "r/gateway/g/status", "unretained", 0);
     /* Alerts, commands and audit records with identical topic and payload:
        every one kept. */
     for (int i = 0; i < 3; i++) {
@@ -612,20 +613,21 @@ static void test_snapshots_supersede(void **state)
         add(s, DG_OUTBOX_AUDIT, "clinic", "r/audit", "same", 1);
     }
     assert_int_equal(dg_store_commit(s), 0);
-    assert_int_equal(dg_store_outbox_done(s, old1), -DG_ENOTFOUND);
+    assert_int_equal(dg_store_outbox_done(s, online), -DG_ENOTFOUND);
     dg_store_close(s);
 
     s = open_ok(dir, BIG_BUDGET);
     struct seen sn;
     all_items(s, &sn);
-    static const char *const want[] = {"bed2-v1", "bed1-v3", "dev-bed1", "unretained", "offline",
-                                       "same",    "same",    "same",     "same",       "same",
-                                       "same",    "same",    "same",     "same"};
+    static const char *const want[] = {
+        "bed1-v1", "bed2-v1", "bed1-v2", "bed1-v3", "offline", "dev-status", "unretained", "same",
+        "same",    "same",    "same",    "same",    "same",    "same",       "same",       "same"};
     assert_int_equal(sn.n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < sn.n; i++)
         assert_string_equal(sn.payload[i], want[i]);
-    assert_int_equal(sn.id[1], v3);
+    assert_int_equal(sn.id[4], last);
     assert_int_equal(sn.kind[4], DG_OUTBOX_STATUS);
+    assert_int_equal(sn.kind[3], DG_OUTBOX_ALARMS);
     /* The depth counters agree with what is on disk. */
     uint64_t n, bytes;
     dg_store_outbox_depth(s, &n, &bytes);
@@ -706,11 +708,11 @@ static void test_budget_counts_replaced_snapshot(void **state)
     char p[301];
     memset(p, 's', 300);
     p[300] = '\0';
-    assert_int_equal(dg_store_outbox_add(s, DG_OUTBOX_ALARMS, "clinic", "a", p, 300, 1, NULL), 0);
-    assert_int_equal(dg_store_outbox_add(s, DG_OUTBOX_ALARMS, "clinic", "b", p, 300, 1, NULL),
+    assert_int_equal(dg_store_outbox_add(s, DG_OUTBOX_STATUS, "clinic", "a", p, 300, 1, NULL), 0);
+    assert_int_equal(dg_store_outbox_add(s, DG_OUTBOX_STATUS, "clinic", "b", p, 300, 1, NULL),
                      -DG_EFULL);
     for (int i = 0; i < 5; i++)
-        assert_int_equal(dg_store_outbox_add(s, DG_OUTBOX_ALARMS, "clinic", "a", p, 300, 1, NULL),
+        assert_int_equal(dg_store_outbox_add(s, DG_OUTBOX_STATUS, "clinic", "a", p, 300, 1, NULL),
                          0);
     assert_int_equal(depth(s), 1);
     dg_store_close(s);
