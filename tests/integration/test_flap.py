@@ -134,6 +134,11 @@ class Flap(unittest.TestCase):
                                what="all %d pause/stop commands" % len(sent))
             for sim in runs:
                 self.assertFalse(sanitizer_reports(sim), sim.log())
+            # What the run did, for scripts/flap's summary line.
+            sys.stderr.write("flap: flaps=%d seed=%d audit=%d alert_events=%d pause_stop=%d "
+                             "MQTT client retired=%d\n"
+                             % (flaps, seed, last, made, len(sent),
+                                err.count("MQTT client retired")))
 
 
 if __name__ == "__main__":
