@@ -97,7 +97,22 @@ class Flap(unittest.TestCase):
                            err.count('link=%s msg="connection lost' % k)
                            for k in ("device", "clinic"))
             harness.wait_until(reconnected, 60, what="both links to reconnect")
-            time.sleep(2)  # the outbox drains (the stop waits 3 s more)
+            # The outbox drains: the broker still redelivers what it queued
+            # for the gateway (each an audited duplicate), so wait until the
+            # recorder has the gateway's newest audit record and no newer
+            # one came for a second (slow sanitizer builds take a while).
+            seen = {"last": None}
+
+            def drained():
+                seqs = re.findall(r"mod=audit seq=(\d+) ", gw.stderr())
+                last = int(seqs[-1]) if seqs else 0
+                ok = ("recorded seq=%d " % last) in rec.stdout()
+                if ok and seen["last"] == last:
+                    return True
+                seen["last"] = last if ok else None
+                return False
+            harness.wait_until(drained, 300, interval=1.0,
+                               what="the gateway's outbox to drain (seed %d)" % seed)
             self.assertFalse(sanitizer_reports(gw), "seed %d\n%s" % (seed, gw.log()))
             # Everything made so far reaches the broker: the outbox drains.
             self.assertEqual(gw.terminate(30), 0, "seed %d\n%s" % (seed, gw.log()))
