@@ -555,6 +555,36 @@ static void report(dg_link *l, struct msg *m, int rc)
     if (l->cb.done) l->cb.done(l->cb.ctx, l, m->token, rc);
 }
 
+/* The connection is lost: every queued message with a token fails now
+   (-DG_EMQTT), so its owner, who keeps it (the outbox), sends it again after
+   the reconnect in its own order, behind nothing newer. Kept, the FIFO would
+   go out first on the new connection, ahead of the older messages that were
+   in flight at Paho and are sent again (seen in the flap test: audit records
+   542..571 arriving after 572..588). Messages without a token have no owner
+   to send them again: they stay queued. */
+static void fail_queued(dg_link *l)
+{
+    struct msg *keep = NULL, **tail = &keep;
+    struct msg *m = l->queue;
+    l->queue = l->queue_tail = NULL;
+    l->queued = 0;
+    while (m) {
+        struct msg *next = m->next;
+        m->next = NULL;
+        if (m->token) {
+            report(l, m, -DG_EMQTT);
+            msg_free(m);
+        } else {
+            *tail = m;
+            tail = &m->next;
+            l->queue_tail = m;
+            l->queued++;
+        }
+        m = next;
+    }
+    l->queue = keep;
+}
+
 static void handle(dg_link *l, struct event *e)
 {
     char q[200];
@@ -579,6 +609,7 @@ static void handle(dg_link *l, struct event *e)
         } else {
             DG_WARN("link", "link=%s msg=\"connection lost; reconnecting\" cause=%s", l->name,
                     dg_log_q(q, sizeof q, e->text));
+            fail_queued(l);
             if (l->cb.disconnected) l->cb.disconnected(l->cb.ctx, l, e->text);
             l->down_reported = 1;
             schedule_retry(l);

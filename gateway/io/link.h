@@ -16,7 +16,11 @@
  * bounded FIFO and hands Paho at most `max_inflight` at a time, feeding the
  * next one from the broker's acknowledgement (QoS 1 PUBACK). The `done`
  * callback reports each message's fate (0 = acknowledged by the broker,
- * negative = failed; the message is not retried by the link).
+ * negative = failed; the message is not retried by the link). When the
+ * connection is lost, the messages still in the FIFO that carry a token fail
+ * at once with the ones in flight, so an owner that sends them again (the
+ * outbox) keeps its order on the next connection; messages without a token
+ * stay queued for it, as do messages queued while disconnected.
  */
 #ifndef DG_LINK_H
 #define DG_LINK_H
