@@ -582,3 +582,34 @@ int dg_audit_line_decode(const char *line, size_t len, uint8_t **out, size_t *ou
     *outlen = n - pad;
     return 0;
 }
+
+int dg_audit_verify_line(struct dg_audit_verifier *v, const char *line, size_t len, uint64_t lineno,
+                         enum dg_audit_step *step)
+{
+    char what[160];
+    if (len == 0 || line[len - 1] != '\n') {
+        snprintf(what, sizeof what,
+                 "line %" PRIu64 " is incomplete (no newline): the export was cut off mid-record",
+                 lineno);
+        *step = dg_audit_verify_fail(v, DG_AUDIT_MALFORMED, what);
+        return 0;
+    }
+    if (len - 1 > DG_AUDIT_LINE_MAX) {
+        snprintf(what, sizeof what, "line %" PRIu64 " is too long to be a record", lineno);
+        *step = dg_audit_verify_fail(v, DG_AUDIT_MALFORMED, what);
+        return 0;
+    }
+    uint8_t *rec = NULL;
+    size_t rlen = 0;
+    int rc = dg_audit_line_decode(line, len - 1, &rec, &rlen);
+    if (rc == -DG_ENOMEM) return rc;
+    if (rc != 0) {
+        snprintf(what, sizeof what,
+                 "line %" PRIu64 " is not a base64-encoded record (export format)", lineno);
+        *step = dg_audit_verify_fail(v, DG_AUDIT_MALFORMED, what);
+        return 0;
+    }
+    *step = dg_audit_verify_record(v, rec, rlen);
+    dg_free(rec);
+    return 0;
+}
