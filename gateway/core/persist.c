@@ -34,18 +34,6 @@
 #define MAGIC          "DGCS"
 #define FORMAT_VERSION 2u
 
-struct header {
-    char magic[4];
-    uint32_t version;
-    uint32_t sz_pump, sz_monitor, sz_bed, sz_patient, sz_alert;
-    uint64_t n_pumps, n_monitors, n_beds, n_patients;
-    uint64_t next_alert, next_command, event_seq, ack_next;
-    /* The gateway's timeline where it stood at the save, and the wall
-       clock then: a restart continues it from there (trust.c). */
-    uint64_t tl_have, tl_clin_ms, tl_wall_ms;
-    struct dg_core_stats counters;
-};
-
 static uint64_t fnv1a64(const uint8_t *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -83,7 +71,7 @@ static void put(struct buf *b, const void *src, size_t n)
 
 int dg_core_save(const dg_core *c, uint8_t **out, size_t *len)
 {
-    struct header h;
+    struct dg_persist_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, MAGIC, 4);
     h.version = FORMAT_VERSION;
@@ -113,7 +101,13 @@ int dg_core_save(const dg_core *c, uint8_t **out, size_t *len)
     if (c->n_patients) put(&b, c->patients, c->n_patients * sizeof *c->patients);
     for (size_t i = 0; i < c->n_beds; i++) {
         const struct dg_bed *bd = &c->beds[i];
-        put(&b, bd, sizeof *bd); /* its alerts pointer is rebuilt on load */
+        /* Its alerts pointer and capacity are this process's: written as
+           zeros (a blob holds no heap address, and the same state saves the
+           same bytes), rebuilt on load. */
+        struct dg_bed disk = *bd;
+        disk.alerts = NULL;
+        disk.cap_alerts = 0;
+        put(&b, &disk, sizeof disk);
         for (size_t j = 0; j < bd->n_alerts; j++)
             put(&b, bd->alerts[j], sizeof *bd->alerts[j]);
     }
@@ -156,7 +150,7 @@ static uint64_t if_set(uint64_t t, uint64_t now)
     return t ? now : 0;
 }
 
-static void rebase(dg_core *c, const struct header *h, struct dg_now now)
+static void rebase(dg_core *c, const struct dg_persist_header *h, struct dg_now now)
 {
     c->last_now = now;
     c->loaded_wall_ms = h->tl_wall_ms;
@@ -201,7 +195,7 @@ uint64_t dg_core_saved_wall_ms(const dg_core *c)
 
 int dg_core_load(dg_core *c, const uint8_t *blob, size_t len, struct dg_now now)
 {
-    struct header h;
+    struct dg_persist_header h;
     size_t off = 0;
     uint64_t sum;
     if (len < sizeof h + sizeof sum) return -DG_EINVAL;
