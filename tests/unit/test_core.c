@@ -705,6 +705,286 @@ static void forge_build(const struct forge *g, uint8_t *blob, size_t len)
     memcpy(blob + off, &sum, 8);
 }
 
+/* A bool holding another byte than 0 or 1 (written as a byte). */
+static void set_flag(bool *b, unsigned char v)
+{
+    memcpy(b, &v, 1);
+}
+
+/* The alert of condition on bed 0 (bed-1). */
+static struct dg_alert *forge_alert(struct forge *g, const char *condition)
+{
+    for (size_t j = 0; j < g->beds[0].n_alerts; j++)
+        if (strcmp(g->alerts[0][j].condition, condition) == 0) return &g->alerts[0][j];
+    fail_msg("no %s alert on bed-1", condition);
+    return NULL;
+}
+
+/* One forgery each, every one a state the core cannot have written and
+   that the harness tests/fuzz/fuzz_state_load.c found to crash or corrupt
+   the core once loaded (or, for n_nibp and n_sessions, checked before). */
+static void fg_ack_id_unterminated(struct forge *g)
+{
+    memset(g->ack_ids[0], 'k', DG_ID_MAX);
+}
+static void fg_pump_id_unterminated(struct forge *g)
+{
+    memset(g->pumps[0].id, 'p', DG_ID_MAX);
+}
+static void fg_pump_bed_unterminated(struct forge *g)
+{
+    memset(g->pumps[0].bed_id, 'b', DG_ID_MAX);
+}
+static void fg_program_drug_unterminated(struct forge *g)
+{
+    memset(g->pumps[0].last.program.drug_code, 'd', DG_ID_MAX);
+}
+static void fg_pump_bool(struct forge *g)
+{
+    set_flag(&g->pumps[0].started, 2);
+}
+static void fg_pump_have_last_bool(struct forge *g)
+{
+    set_flag(&g->pumps[0].have_last, 0x77);
+}
+static void fg_pending_active_bool(struct forge *g)
+{
+    set_flag(&g->pumps[0].pending.active, 0x40);
+}
+static void fg_pump_state(struct forge *g)
+{
+    g->pumps[0].state = (enum dg_pump_state)42;
+}
+static void fg_last_state(struct forge *g)
+{
+    g->pumps[0].last.state = (enum dg_pump_state)99;
+}
+static void fg_pending_action(struct forge *g)
+{
+    g->pumps[0].pending.action = (enum dg_command_action)7;
+}
+static void fg_pending_without_action(struct forge *g)
+{
+    g->pumps[0].pending.action = (enum dg_command_action)0;
+}
+static void fg_retired_beyond_array(struct forge *g)
+{
+    g->pumps[0].seq.n_retired = DG_INCARNATIONS_KEPT + 1;
+}
+static void fg_clock_offset(struct forge *g)
+{
+    g->pumps[0].clock.offset_ms = INT64_MIN;
+}
+static void fg_clock_time(struct forge *g)
+{
+    g->pumps[0].clock.last_device_ms = UINT64_MAX;
+}
+static void fg_integrated_nan(struct forge *g)
+{
+    g->pumps[0].integrated_mg = NAN;
+}
+static void fg_weight_negative(struct forge *g)
+{
+    g->pumps[0].trusted_weight_kg = -70;
+}
+static void fg_last_rate_nan(struct forge *g)
+{
+    g->pumps[0].last.rate_ml_per_h = NAN;
+}
+static void fg_pump_id_twice(struct forge *g)
+{
+    memcpy(g->pumps[1].id, g->pumps[0].id, DG_ID_MAX);
+}
+static void fg_monitor_id_unterminated(struct forge *g)
+{
+    memset(g->monitor.id, 'm', DG_ID_MAX);
+}
+static void fg_measurement_bool(struct forge *g)
+{
+    set_flag(&g->monitor.last.heart_rate_bpm.present, 3);
+}
+static void fg_measurement_nan(struct forge *g)
+{
+    g->monitor.last.spo2_pct.value = NAN;
+}
+static void fg_monitor_since(struct forge *g)
+{
+    g->monitor.hr_warn_since_ms = UINT64_MAX;
+}
+static void fg_patient_ref_twice(struct forge *g)
+{
+    memcpy(g->patients[1].ref, g->patients[0].ref, DG_ID_MAX);
+}
+static void fg_sessions_beyond_array(struct forge *g)
+{
+    g->patients[0].n_sessions = DG_SESSIONS_KEPT + 1;
+}
+static void fg_session_dose_nan(struct forge *g)
+{
+    g->patients[0].sessions[0].dose_mg_per_kg = NAN;
+}
+static void fg_session_id_unterminated(struct forge *g)
+{
+    memset(g->patients[0].sessions[0].session_id, 's', DG_ID_MAX);
+}
+static void fg_bed_id_unterminated(struct forge *g)
+{
+    memset(g->beds[0].id, 'b', DG_ID_MAX);
+}
+static void fg_bed_id_twice(struct forge *g)
+{
+    memcpy(g->beds[1].id, g->beds[0].id, DG_ID_MAX);
+}
+static void fg_nibp_beyond_array(struct forge *g)
+{
+    g->beds[0].n_nibp = DG_NIBP_KEPT + 1;
+}
+static void fg_baseline_nan(struct forge *g)
+{
+    g->beds[0].baseline.sys = NAN;
+}
+static void fg_baseline_bool(struct forge *g)
+{
+    set_flag(&g->beds[0].have_baseline, 5);
+}
+static void fg_targets_beyond_array(struct forge *g)
+{
+    forge_alert(g, "rate")->n_targets = DG_TARGETS_MAX + 1;
+}
+static void fg_alert_kind(struct forge *g)
+{
+    forge_alert(g, "rate")->kind = (enum dg_alert_kind)9;
+}
+static void fg_alert_priority(struct forge *g)
+{
+    forge_alert(g, "rate")->priority = (enum dg_priority)4;
+}
+static void fg_alert_action(struct forge *g)
+{
+    forge_alert(g, "rate")->action = (enum dg_alert_action)3;
+}
+static void fg_alert_latched_bool(struct forge *g)
+{
+    set_flag(&forge_alert(g, "rate")->latched, 2);
+}
+static void fg_alert_message_unterminated(struct forge *g)
+{
+    struct dg_alert *a = forge_alert(g, "rate");
+    memset(a->message, 'x', sizeof a->message);
+}
+static void fg_alert_target_unterminated(struct forge *g)
+{
+    memset(forge_alert(g, "rate")->targets[0], 't', DG_ID_MAX);
+}
+static void fg_alert_other_bed(struct forge *g)
+{
+    snprintf(forge_alert(g, "rate")->bed_id, DG_ID_MAX, "bed-2");
+}
+static void fg_alert_twice(struct forge *g)
+{
+    struct dg_alert *a = forge_alert(g, "rate"), *b = forge_alert(g, "heart-rate");
+    memcpy(b->condition, a->condition, DG_ID_MAX);
+    memcpy(b->source_id, a->source_id, DG_ID_MAX);
+}
+static void fg_bed_running(struct forge *g)
+{
+    g->beds[1].n_running = 3; /* bed-2 has one pump, running */
+}
+static void fg_bed_monitors(struct forge *g)
+{
+    g->beds[1].n_monitors = 1; /* bed-2 has none */
+}
+static void fg_timeline(struct forge *g)
+{
+    g->h.tl_clin_ms = UINT64_MAX;
+}
+
+/* Each forged field is refused (-DG_EINVAL) and the core keeps its state. */
+static void forged_state_is_refused(void **state)
+{
+    struct fx *f = *state;
+    forged_world(f);
+    uint8_t *blob = NULL, *again = NULL;
+    size_t len = 0, alen = 0;
+    assert_int_equal(dg_core_save(f->core, &blob, &len), 0);
+    static struct forge g;
+    forge_parse(blob, len, &g);
+    assert_true(forge_alert(&g, "rate")->n_targets == 1);
+    assert_true(g.pumps[0].pending.active);
+    assert_true(g.beds[0].have_baseline);
+    assert_true(g.patients[0].n_sessions >= 1);
+    static const struct {
+        const char *name;
+        void (*edit)(struct forge *);
+    } rows[] = {
+        {"ack id unterminated", fg_ack_id_unterminated},
+        {"pump id unterminated", fg_pump_id_unterminated},
+        {"pump bed id unterminated", fg_pump_bed_unterminated},
+        {"program drug code unterminated", fg_program_drug_unterminated},
+        {"pump bool not 0 or 1", fg_pump_bool},
+        {"pump have_last not 0 or 1", fg_pump_have_last_bool},
+        {"pending command active not 0 or 1", fg_pending_active_bool},
+        {"pump state out of range", fg_pump_state},
+        {"last telemetry state out of range", fg_last_state},
+        {"pending command action out of range", fg_pending_action},
+        {"pending command without an action", fg_pending_without_action},
+        {"retired incarnations beyond their array", fg_retired_beyond_array},
+        {"device clock offset beyond any clock", fg_clock_offset},
+        {"device clock time beyond any clock", fg_clock_time},
+        {"integrated dose NaN", fg_integrated_nan},
+        {"trusted weight negative", fg_weight_negative},
+        {"last telemetry rate NaN", fg_last_rate_nan},
+        {"two pumps with one id", fg_pump_id_twice},
+        {"monitor id unterminated", fg_monitor_id_unterminated},
+        {"measurement bool not 0 or 1", fg_measurement_bool},
+        {"measurement NaN", fg_measurement_nan},
+        {"condition delay start beyond any clock", fg_monitor_since},
+        {"two patients with one ref", fg_patient_ref_twice},
+        {"sessions beyond their array", fg_sessions_beyond_array},
+        {"session dose NaN", fg_session_dose_nan},
+        {"session id unterminated", fg_session_id_unterminated},
+        {"bed id unterminated", fg_bed_id_unterminated},
+        {"two beds with one id", fg_bed_id_twice},
+        {"NIBP readings beyond their array", fg_nibp_beyond_array},
+        {"baseline NaN", fg_baseline_nan},
+        {"have_baseline not 0 or 1", fg_baseline_bool},
+        {"alert targets beyond their array", fg_targets_beyond_array},
+        {"alert kind out of range", fg_alert_kind},
+        {"alert priority out of range", fg_alert_priority},
+        {"alert action out of range", fg_alert_action},
+        {"alert latched not 0 or 1", fg_alert_latched_bool},
+        {"alert message unterminated", fg_alert_message_unterminated},
+        {"alert target unterminated", fg_alert_target_unterminated},
+        {"alert of another bed", fg_alert_other_bed},
+        {"two alerts for one condition and source", fg_alert_twice},
+        {"bed running more pumps than run there", fg_bed_running},
+        {"bed counting a monitor it does not have", fg_bed_monitors},
+        {"timeline beyond any clock", fg_timeline},
+    };
+    uint8_t *forged = dg_malloc(len);
+    assert_non_null(forged);
+    /* The forge itself: put back unedited, the state loads. */
+    forge_build(&g, forged, len);
+    assert_memory_equal(forged, blob, len);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        static struct forge e;
+        e = g;
+        rows[i].edit(&e);
+        forge_build(&e, forged, len);
+        int rc = dg_core_load(f->core, forged, len, f->now);
+        if (rc != -DG_EINVAL) fail_msg("%s: loaded (%d), not refused", rows[i].name, rc);
+        assert_int_equal(dg_core_save(f->core, &again, &alen), 0);
+        if (alen != len || memcmp(again, blob, len) != 0)
+            fail_msg("%s: the core changed", rows[i].name);
+        dg_free(again);
+    }
+    /* Unedited, after all that: it loads. */
+    forge_build(&g, forged, len);
+    assert_int_equal(dg_core_load(f->core, forged, len, f->now), 0);
+    dg_free(forged);
+    dg_free(blob);
+}
+
 /* What a core saves holds no heap address: a bed's alerts pointer and
    capacity are saved as zeros, and a state loaded and saved again is the
    same bytes (found by tests/fuzz/fuzz_state_load.c: the saved pointer made
@@ -770,6 +1050,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(restart_keeps_latched_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_never_resets_24h_dose, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_state_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(forged_state_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(saved_state_holds_no_address, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
