@@ -21,9 +21,9 @@
  * is refused (-DG_EINVAL, core unchanged): every string terminated inside
  * its array, every bool 0 or 1, every enum one of its values, every count
  * within its array, every time within TIME_MAX_MS, every amount the rules
- * compute with a number and not negative, the keys of every table unique
- * and each bed's member counts those of the pump and monitor tables, as
- * the core keeps them. A forged state that passes is then one the
+ * compute with a number and not negative, the keys of every table unique,
+ * every device's bed in the bed table and each bed's member counts those of
+ * the pump and monitor tables, as the core keeps them. A forged state that passes is then one the
  * core could have reached: it cannot make the core read or write out of
  * bounds, overflow, or emit what the shell cannot publish (tests/fuzz/
  * fuzz_state_load.c holds it to that). A saved bed's alerts pointer and
@@ -335,6 +335,21 @@ static bool key_unique(const void *table, size_t i, size_t sz)
     return true;
 }
 
+/* Does a device whose bed is device_bed count as a member of bed bed_id? */
+static bool member_of(const char *device_bed, const char *bed_id)
+{
+    return device_bed[0] && strcmp(device_bed, bed_id) == 0;
+}
+
+/* A device's bed: none yet (""), or one of the table (beds are never removed). */
+static bool bed_known(const dg_core *t, const char *bed_id)
+{
+    if (!bed_id[0]) return true;
+    for (size_t i = 0; i < t->n_beds; i++)
+        if (strcmp(t->beds[i].id, bed_id) == 0) return true;
+    return false;
+}
+
 /* The loaded tables (in t) and header h: 0, or -DG_EINVAL for a state the
    core could not have saved (see the top of this file). */
 static int check_state(const dg_core *t, const struct dg_persist_header *h)
@@ -357,15 +372,15 @@ static int check_state(const dg_core *t, const struct dg_persist_header *h)
         const struct dg_bed *b = &t->beds[i];
         if (!bed_ok(b) || !key_unique(t->beds, i, sizeof *t->beds)) return -DG_EINVAL;
         /* Membership (core.c): the pumps and monitors that last reported
-           the bed, and those of the pumps that run. */
+           the bed ("" = none yet), and those of the pumps that run. */
         uint64_t pumps = 0, running = 0, monitors = 0;
         for (size_t k = 0; k < t->n_pumps; k++) {
-            if (strcmp(t->pumps[k].bed_id, b->id) != 0) continue;
+            if (!member_of(t->pumps[k].bed_id, b->id)) continue;
             pumps++;
             running += t->pumps[k].state == DG_PUMP_RUNNING;
         }
         for (size_t k = 0; k < t->n_monitors; k++)
-            monitors += strcmp(t->monitors[k].bed_id, b->id) == 0;
+            monitors += member_of(t->monitors[k].bed_id, b->id);
         if (b->n_pumps != pumps || b->n_running != running || b->n_monitors != monitors)
             return -DG_EINVAL;
         for (size_t j = 0; j < b->n_alerts; j++) {
@@ -378,6 +393,10 @@ static int check_state(const dg_core *t, const struct dg_persist_header *h)
                     return -DG_EINVAL;
         }
     }
+    for (size_t i = 0; i < t->n_pumps; i++)
+        if (!bed_known(t, t->pumps[i].bed_id)) return -DG_EINVAL;
+    for (size_t i = 0; i < t->n_monitors; i++)
+        if (!bed_known(t, t->monitors[i].bed_id)) return -DG_EINVAL;
     return 0;
 }
 

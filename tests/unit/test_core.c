@@ -894,6 +894,17 @@ static void fg_bed_monitors(struct forge *g)
 {
     g->beds[1].n_monitors = 1; /* bed-2 has none */
 }
+static void fg_pump_bed_unknown(struct forge *g)
+{
+    snprintf(g->pumps[1].bed_id, DG_ID_MAX, "bed-9"); /* and bed-2 counts it no more */
+    g->beds[1].n_pumps = 0;
+    g->beds[1].n_running = 0;
+}
+static void fg_monitor_bed_unknown(struct forge *g)
+{
+    snprintf(g->monitor.bed_id, DG_ID_MAX, "bed-9");
+    g->beds[0].n_monitors = 0;
+}
 static void fg_timeline(struct forge *g)
 {
     g->h.tl_clin_ms = UINT64_MAX;
@@ -959,6 +970,8 @@ static void forged_state_is_refused(void **state)
         {"two alerts for one condition and source", fg_alert_twice},
         {"bed running more pumps than run there", fg_bed_running},
         {"bed counting a monitor it does not have", fg_bed_monitors},
+        {"pump on a bed the state does not have", fg_pump_bed_unknown},
+        {"monitor on a bed the state does not have", fg_monitor_bed_unknown},
         {"timeline beyond any clock", fg_timeline},
     };
     uint8_t *forged = dg_malloc(len);
