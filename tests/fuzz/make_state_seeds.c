@@ -12,9 +12,11 @@
  * remembered incarnation used), a clock jump and a sequence gap with their
  * advisories; a vital-sign latch held bed-wide; a start waiting for its
  * baseline; a full NIBP history; a gateway alert; the ack-id ring wrapped;
- * a patient with every session slot used. Deterministic: rerunning it
- * (target fuzz_seeds) rewrites the same files, for this build's struct
- * layout (the blob is native: a build whose layout differs refuses them).
+ * a patient with every session slot used; and one state whose load fails
+ * for want of memory (see fuzz_state_load's "OOM" trailer). Deterministic:
+ * rerunning it (target fuzz_seeds) rewrites the same files, for this
+ * build's struct layout (the blob is native: a build whose layout differs
+ * refuses them).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -50,16 +52,35 @@ static void on_alert(void *ctx, const struct dg_alert_event *ev)
         snprintf(last_alert, sizeof last_alert, "%s", ev->alert->alert_id);
 }
 
-static void save(const char *name)
+static void write_blob(const char *name, const uint8_t *blob, size_t len)
 {
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    if (dg_core_save(core, &blob, &len) != 0) die("save");
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", outdir, name);
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(blob, 1, len, f) != len || fclose(f) != 0) die(path);
+}
+
+/* The state as it stands; with oom_k >= 0 also NAME-oom, whose trailer
+   asks fuzz_state_load to fail the (1 + oom_k)-th allocation of the load. */
+static void save_oom(const char *name, int oom_k)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (dg_core_save(core, &blob, &len) != 0) die("save");
+    write_blob(name, blob, len);
+    if (oom_k >= 0) {
+        char oom[256];
+        snprintf(oom, sizeof oom, "%s-oom", name);
+        memcpy(blob + len - 8, "OOM", 3);
+        blob[len - 5] = (uint8_t)oom_k;
+        write_blob(oom, blob, len);
+    }
     dg_free(blob);
+}
+
+static void save(const char *name)
+{
+    save_oom(name, -1);
 }
 
 static void advance(uint64_t ms)
@@ -275,7 +296,7 @@ int main(int argc, char **argv)
     advance(5000);
     vitals(&m2, 160, 96, 16, 0, 0);
     run_for(&p2, NULL, 5);
-    save("vitals-latched");
+    save_oom("vitals-latched", 6);
 
     /* A start waiting for its baseline on bed-4; bed-3's NIBP history full. */
     struct pump p4 = {"pump-4", "bed-4", "pt-4", "s-41", 0x1004, 0, 0, 55, 0.75, 0, 0};
