@@ -267,7 +267,9 @@ static void close_segment(struct dg_audit_verifier *v)
     if (v->unsigned_total == 0) {
         v->unsigned_first = signed_to + 1;
         v->unsigned_first_segment = v->segments;
-        v->unsigned_first_index = v->last_index - n + 1;
+        /* Its position, not last_index - n + 1: skipped redeliveries
+           have positions too. */
+        v->unsigned_first_index = v->tail_index;
     }
     v->unsigned_total += n;
 }
@@ -277,6 +279,7 @@ static void start_segment(struct dg_audit_verifier *v, const struct dg_audit_vie
     v->segments++;
     v->seg_first_seq = r->seq;
     v->last_checkpoint_seq = 0;
+    v->tail_index = 0;
     v->n_recent = 0;
     memcpy(v->gateway_id, r->gateway_id.p, r->gateway_id.len);
     v->gateway_id[r->gateway_id.len] = '\0';
@@ -451,10 +454,13 @@ enum dg_audit_step dg_audit_verify_record(struct dg_audit_verifier *v, const uin
         if (c == DG_AUDIT_STEP_BROKEN) return c;
         v->checkpoints++;
         v->last_checkpoint_seq = r.seq;
+        v->tail_index = 0;
         if (step == DG_AUDIT_STEP_RECORD) step = c;
     } else if (r.signature.len > 0) {
         return brk(v, DG_AUDIT_STRAY_SIGNATURE, r.seq, idx,
                    "a signature on a record that is not a checkpoint");
+    } else if (v->tail_index == 0) {
+        v->tail_index = idx; /* the first record the next checkpoint must sign */
     }
     /* Open and closed: a clean stop closes the trail until the next start. */
     if (slice_eq(r.event_type, STOP_EVENT, strlen(STOP_EVENT)))

@@ -105,6 +105,7 @@ struct dg_audit_verifier {
     /* the current segment */
     bool have_last;
     uint64_t seg_first_seq, last_seq, last_checkpoint_seq, last_index;
+    uint64_t tail_index; /* position of its first record after its last checkpoint; 0 = none */
     uint8_t last_hash[32];
     char gateway_id[DG_AUDIT_ID_MAX + 1];
     size_t gateway_id_len;

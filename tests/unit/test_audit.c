@@ -864,6 +864,35 @@ static void test_duplicates_and_restarts(void **state)
     dg_audit_key_free(key);
 }
 
+/* A followed trail with --require-signed-tail: the unsigned tail is reported
+   at its first record's position, redeliveries skipped on the way counting
+   as positions (found by fuzz_audit_verify: the position was computed as
+   the last record's minus the tail's length, one off per redelivery). */
+static void test_unsigned_tail_position_with_redelivery(void **state)
+{
+    (void)state;
+    dg_audit_key *key = NULL;
+    assert_int_equal(dg_audit_key_generate(&key), 0);
+    struct trail t;
+    build(&t, key); /* seq 1-4, 5 checkpoint, 6-9, 10 checkpoint, 11-12, 13 checkpoint */
+    drop(&t, 12);   /* seq 11-12 unsigned, at positions 11 and 12 ... */
+    uint8_t *again = dg_malloc(t.len[10]);
+    assert_non_null(again);
+    memcpy(again, t.rec[10], t.len[10]);
+    push(&t, again, t.len[10]); /* ... and seq 11 redelivered at position 13 */
+    swap(&t, 11, 12);           /* 11, 11 again, 12 */
+    struct dg_audit_verify_opts o = {
+        .pubkey = key, .skip_duplicates = true, .require_signed_tail = true};
+    struct dg_audit_summary s;
+    assert_int_equal(verify(&t, &o, &verifier, &s), DG_AUDIT_UNSIGNED_TAIL);
+    assert_int_equal(s.duplicates, 1);
+    assert_int_equal(s.unsigned_records, 2);
+    assert_int_equal(verifier.finding.seq, 11);
+    assert_int_equal(verifier.finding.index, 11);
+    trail_free(&t);
+    dg_audit_key_free(key);
+}
+
 static void test_malformed_and_empty(void **state)
 {
     (void)state;
@@ -1099,6 +1128,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoint_forged_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rehashed_edit_caught_at_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_and_restarts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsigned_tail_position_with_redelivery, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_malformed_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_verify_lines, setup, teardown),
