@@ -41,13 +41,20 @@
  *     and nothing broke;
  *   - the summary agrees with what the harness counted from the steps
  *     (records, checkpoints, segments, duplicates, first and last seq, the
- *     unsigned records of every finished segment, the closing stop) and
- *     with itself (checkpoints <= records, last checkpoint and unsigned tail
- *     inside the last segment);
+ *     unsigned records of every finished segment and the first of them,
+ *     the closing stop) and with itself (checkpoints <= records, last
+ *     checkpoint and unsigned tail inside the last segment); an unsigned
+ *     tail is reported at its first record, by seq and position;
  *   - records mode: each record, exported as a line (dg_audit_line_encode)
  *     and read back, is the same bytes, and a second verifier fed those
  *     lines through dg_audit_verify_line takes the same steps to the same
  *     verdict, finding position and summary.
+ *
+ * What it found (fixed, with a test in tests/unit/test_audit.c): with
+ * skip_duplicates and require_signed_tail, an unsigned tail holding a
+ * redelivery was reported one position late per redelivery
+ * (test_unsigned_tail_position_with_redelivery; seed
+ * follow-unsigned-redelivery).
  *
  * Build: -DDG_FUZZ=ON with clang (tests/fuzz/CMakeLists.txt). Seeds:
  * tests/fuzz/corpus/audit_verify (written by make_audit_seeds).
@@ -106,13 +113,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* What the harness concludes from the steps alone. */
 struct tally {
     uint64_t records, checkpoints, segments, duplicates;
-    uint64_t first_seq, last_seq; /* of the current segment */
-    uint64_t since_checkpoint;    /* records of this segment after its last checkpoint */
-    uint64_t unsigned_closed;     /* of the segments a restart closed */
-    uint64_t stop_seq;            /* last gateway.stop with no gateway.start after it */
-    bool broke;                   /* a step was BROKEN */
-    bool pending;                 /* the last step was PENDING */
+    uint64_t first_seq, last_seq;  /* of the current segment */
+    uint64_t since_checkpoint;     /* records of this segment after its last checkpoint */
+    uint64_t tail_seq, tail_index; /* the first of them: its seq and position */
+    uint64_t unsigned_closed;      /* of the segments a restart closed */
+    /* The first unsigned record of all (of the earliest chain that ended
+       unsigned): seq, position, chain; 0 = none yet. */
+    uint64_t unsigned_seq, unsigned_index, unsigned_segment;
+    uint64_t stop_seq; /* last gateway.stop with no gateway.start after it */
+    bool broke;        /* a step was BROKEN */
+    bool pending;      /* the last step was PENDING */
 };
+
+/* The current chain ends: count its unsigned records. */
+static void close_tally(struct tally *t)
+{
+    if (t->since_checkpoint == 0) return;
+    if (t->unsigned_closed == 0) {
+        t->unsigned_seq = t->tail_seq;
+        t->unsigned_index = t->tail_index;
+        t->unsigned_segment = t->segments;
+    }
+    t->unsigned_closed += t->since_checkpoint;
+}
 
 /* Two verifiers, both large: not on the stack. */
 static struct dg_audit_verifier v_main, v_lines;
@@ -248,8 +271,8 @@ static void check_step(const struct dg_audit_verifier *v, const struct snap *b,
     } else if (step == DG_AUDIT_STEP_RESTART) {
         check(!o->no_restart, "no restart with no_restart");
         check(v->last_seq == 1 && v->segments == b->segments + 1, "a restart starts at seq 1");
+        close_tally(t);
         t->segments++;
-        t->unsigned_closed += t->since_checkpoint;
         t->first_seq = 1;
         t->since_checkpoint = 0;
     } else {
@@ -268,7 +291,10 @@ static void check_step(const struct dg_audit_verifier *v, const struct snap *b,
     } else {
         check(v->checkpoints == b->checkpoints, "only CHECKPOINT counts a checkpoint");
         check(view.signature.len == 0, "an accepted ordinary record carries no signature");
-        t->since_checkpoint++;
+        if (t->since_checkpoint++ == 0) {
+            t->tail_seq = v->last_seq;
+            t->tail_index = v->index;
+        }
     }
     if (event_is(view.event_type, "gateway.stop"))
         t->stop_seq = view.seq;
@@ -276,7 +302,7 @@ static void check_step(const struct dg_audit_verifier *v, const struct snap *b,
         t->stop_seq = 0;
 }
 
-static void check_summary(const struct dg_audit_summary *s, const struct tally *t, bool closed)
+static void check_summary(const struct dg_audit_summary *s, const struct tally *t)
 {
     check(s->records == t->records && s->checkpoints == t->checkpoints &&
               s->segments == t->segments && s->duplicates == t->duplicates,
@@ -299,19 +325,18 @@ static void check_summary(const struct dg_audit_summary *s, const struct tally *
     } else {
         check(s->first_seq == 0 && s->last_seq == 0 && s->segments == 0, "no record, no chain");
     }
-    uint64_t want_unsigned = t->unsigned_closed + (closed ? t->since_checkpoint : 0);
-    check(s->unsigned_records == want_unsigned,
+    check(s->unsigned_records == t->unsigned_closed,
           "unsigned records: those after the last checkpoint of every finished chain");
     check(s->unsigned_records <= s->records, "unsigned records are records");
     if (s->unsigned_records)
-        check(s->unsigned_first_seq >= 1 && s->unsigned_first_segment >= 1 &&
-                  s->unsigned_first_segment <= s->segments,
-              "the first unsigned record is placed");
+        check(s->unsigned_first_seq == t->unsigned_seq &&
+                  s->unsigned_first_segment == t->unsigned_segment,
+              "the first unsigned record is the first after the last checkpoint of its chain");
     check(s->stop_seq == t->stop_seq, "the closing stop is the last gateway.stop after any start");
 }
 
 /* End of the trail: the verdict and its consistency. */
-static enum dg_audit_fault finish(struct dg_audit_verifier *v, const struct tally *t,
+static enum dg_audit_fault finish(struct dg_audit_verifier *v, struct tally *t,
                                   struct dg_audit_summary *s)
 {
     const struct dg_audit_verify_opts *o = &v->opts;
@@ -323,7 +348,8 @@ static enum dg_audit_fault finish(struct dg_audit_verifier *v, const struct tall
     check(f >= DG_AUDIT_INTACT && f < DG_AUDIT_FAULT__COUNT, "a known verdict");
     check(was_pending == t->pending, "the harness saw the gap pending");
     bool closed = !t->broke && !was_pending;
-    check_summary(s, t, closed);
+    if (closed) close_tally(t);
+    check_summary(s, t);
     if (trace)
         fprintf(stderr, "verdict %s: seq=%llu record=%llu: %s (records %llu, checkpoints %llu)\n",
                 dg_audit_fault_name(f), (unsigned long long)v->finding.seq,
@@ -347,6 +373,12 @@ static enum dg_audit_fault finish(struct dg_audit_verifier *v, const struct tall
                     : o->require_signed_tail && s->unsigned_records > 0 ? DG_AUDIT_UNSIGNED_TAIL
                                                                         : DG_AUDIT_OPEN_END),
               "without a break: empty, unsigned tail or open end, in that order");
+    if (f == DG_AUDIT_UNSIGNED_TAIL)
+        check(v->finding.seq == t->unsigned_seq && v->finding.index == t->unsigned_index,
+              "an unsigned tail is found at its first record (seq and position)");
+    if (f == DG_AUDIT_OPEN_END)
+        check(v->finding.seq == t->last_seq && v->finding.index == v->last_index,
+              "an open end is found at the last record");
     return f;
 }
 

@@ -349,6 +349,15 @@ static void following_seeds(void)
     write_records("truncated-start", OPT_SKIP_DUP, 0, &t);
     write_records("duplicate", OPT_ANY_START, 0, &t);
     trail_free(&t);
+
+    /* Followed with --require-signed-tail: a redelivery inside the
+       unsigned tail (records 6-8 after the checkpoint at 5). */
+    closed(&t);
+    drop(&t, 9);
+    drop(&t, 8);
+    insert(&t, 6, copy(t.rec[5], t.len[5]), t.len[5]);
+    write_records("follow-unsigned-redelivery", OPT_SKIP_DUP | OPT_SIGNED_TAIL, 0, &t);
+    trail_free(&t);
 }
 
 static void damaged_seeds(void)
