@@ -23,12 +23,12 @@
  * within its array, every time within TIME_MAX_MS, every amount the rules
  * compute with a number and not negative, the keys of every table unique,
  * every device's bed in the bed table and each bed's member counts those of
- * the pump and monitor tables, as the core keeps them. A forged state that passes is then one the
- * core could have reached: it cannot make the core read or write out of
- * bounds, overflow, or emit what the shell cannot publish (tests/fuzz/
- * fuzz_state_load.c holds it to that). A saved bed's alerts pointer and
- * capacity are written as zeros: a blob holds no heap address, and one
- * state always saves the same bytes.
+ * the pump and monitor tables, as the core keeps them. A forged state that
+ * passes is then one the core could have reached: it cannot make the core
+ * read or write out of bounds, overflow, or emit what the shell cannot
+ * publish (tests/fuzz/fuzz_state_load.c holds it to that). A saved bed's
+ * alerts pointer and capacity are written as zeros: a blob holds no heap
+ * address, and one state always saves the same bytes.
  *
  * Times on the gateway's monotonic clock mean nothing after a restart (the
  * clock starts again), so dg_core_load() re-bases them on `now`: every device
