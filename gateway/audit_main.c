@@ -60,8 +60,7 @@
 
 #define PROG             "dosegate-audit"
 #define CLOSE_TIMEOUT_MS 1000
-#define LINE_MAX_BYTES   (1u << 20) /* a record is a few hundred bytes */
-#define SEEN_MAX         4096       /* records `record` remembers to skip redeliveries */
+#define SEEN_MAX         4096 /* records `record` remembers to skip redeliveries */
 
 enum { EXIT_OK = 0, EXIT_BROKEN = 1, EXIT_USAGE = 2, EXIT_CANNOT = 3 };
 
@@ -433,35 +432,11 @@ static int verify_file(struct tool *t)
     bool broken = false;
     while (!broken && (n = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        size_t len = (size_t)n;
         enum dg_audit_step step;
-        char what[160];
-        if (len == 0 || line[len - 1] != '\n') {
-            snprintf(what, sizeof what,
-                     "line %" PRIu64 " is incomplete (no newline): the export was cut off "
-                     "mid-record",
-                     lineno);
-            step = dg_audit_verify_fail(t->v, DG_AUDIT_MALFORMED, what);
-        } else if (len - 1 > LINE_MAX_BYTES) {
-            snprintf(what, sizeof what, "line %" PRIu64 " is too long to be a record", lineno);
-            step = dg_audit_verify_fail(t->v, DG_AUDIT_MALFORMED, what);
-        } else {
-            uint8_t *rec = NULL;
-            size_t rlen = 0;
-            int drc = dg_audit_line_decode(line, len - 1, &rec, &rlen);
-            if (drc == -DG_ENOMEM) {
-                fprintf(stderr, PROG ": out of memory\n");
-                rc = EXIT_CANNOT;
-                break;
-            }
-            if (drc != 0) {
-                snprintf(what, sizeof what,
-                         "line %" PRIu64 " is not a base64-encoded record (export format)", lineno);
-                step = dg_audit_verify_fail(t->v, DG_AUDIT_MALFORMED, what);
-            } else {
-                step = dg_audit_verify_record(t->v, rec, rlen);
-            }
-            dg_free(rec);
+        if (dg_audit_verify_line(t->v, line, (size_t)n, lineno, &step) != 0) {
+            fprintf(stderr, PROG ": out of memory\n");
+            rc = EXIT_CANNOT;
+            break;
         }
         print_step(t, step);
         broken = step == DG_AUDIT_STEP_BROKEN;

@@ -1,6 +1,8 @@
 /*
  * internal.h — the interlock core's private state and the seams between its
- * files. Nothing outside gateway/core/ includes this.
+ * files. Nothing outside gateway/core/ includes this, except tests that
+ * forge or read saved states (tests/unit/test_core.c,
+ * tests/fuzz/fuzz_state_load.c).
  *
  * Files
  *   state.c        tables of pumps, monitors, beds and patients; new/free/stats
@@ -208,6 +210,22 @@ struct dg_core {
     struct dg_patient *patients;
     char ack_ids[DG_ACK_IDS_KEPT][DG_ID_MAX];
     size_t ack_next;
+};
+
+/* ------------------------------------------------------------ persist.c */
+
+/* The head of a saved state (persist.c has the format). Here so that tests
+   can forge saved states field by field. */
+struct dg_persist_header {
+    char magic[4];
+    uint32_t version;
+    uint32_t sz_pump, sz_monitor, sz_bed, sz_patient, sz_alert;
+    uint64_t n_pumps, n_monitors, n_beds, n_patients;
+    uint64_t next_alert, next_command, event_seq, ack_next;
+    /* The gateway's timeline where it stood at the save, and the wall
+       clock then: a restart continues it from there (trust.c). */
+    uint64_t tl_have, tl_clin_ms, tl_wall_ms;
+    struct dg_core_stats counters;
 };
 
 /* ------------------------------------------------------------ state.c */

@@ -267,7 +267,9 @@ static void close_segment(struct dg_audit_verifier *v)
     if (v->unsigned_total == 0) {
         v->unsigned_first = signed_to + 1;
         v->unsigned_first_segment = v->segments;
-        v->unsigned_first_index = v->last_index - n + 1;
+        /* Its position, not last_index - n + 1: skipped redeliveries
+           have positions too. */
+        v->unsigned_first_index = v->tail_index;
     }
     v->unsigned_total += n;
 }
@@ -277,6 +279,7 @@ static void start_segment(struct dg_audit_verifier *v, const struct dg_audit_vie
     v->segments++;
     v->seg_first_seq = r->seq;
     v->last_checkpoint_seq = 0;
+    v->tail_index = 0;
     v->n_recent = 0;
     memcpy(v->gateway_id, r->gateway_id.p, r->gateway_id.len);
     v->gateway_id[r->gateway_id.len] = '\0';
@@ -451,10 +454,13 @@ enum dg_audit_step dg_audit_verify_record(struct dg_audit_verifier *v, const uin
         if (c == DG_AUDIT_STEP_BROKEN) return c;
         v->checkpoints++;
         v->last_checkpoint_seq = r.seq;
+        v->tail_index = 0;
         if (step == DG_AUDIT_STEP_RECORD) step = c;
     } else if (r.signature.len > 0) {
         return brk(v, DG_AUDIT_STRAY_SIGNATURE, r.seq, idx,
                    "a signature on a record that is not a checkpoint");
+    } else if (v->tail_index == 0) {
+        v->tail_index = idx; /* the first record the next checkpoint must sign */
     }
     /* Open and closed: a clean stop closes the trail until the next start. */
     if (slice_eq(r.event_type, STOP_EVENT, strlen(STOP_EVENT)))
@@ -580,5 +586,36 @@ int dg_audit_line_decode(const char *line, size_t len, uint8_t **out, size_t *ou
     dg_free(again);
     *out = b;
     *outlen = n - pad;
+    return 0;
+}
+
+int dg_audit_verify_line(struct dg_audit_verifier *v, const char *line, size_t len, uint64_t lineno,
+                         enum dg_audit_step *step)
+{
+    char what[160];
+    if (len == 0 || line[len - 1] != '\n') {
+        snprintf(what, sizeof what,
+                 "line %" PRIu64 " is incomplete (no newline): the export was cut off mid-record",
+                 lineno);
+        *step = dg_audit_verify_fail(v, DG_AUDIT_MALFORMED, what);
+        return 0;
+    }
+    if (len - 1 > DG_AUDIT_LINE_MAX) {
+        snprintf(what, sizeof what, "line %" PRIu64 " is too long to be a record", lineno);
+        *step = dg_audit_verify_fail(v, DG_AUDIT_MALFORMED, what);
+        return 0;
+    }
+    uint8_t *rec = NULL;
+    size_t rlen = 0;
+    int rc = dg_audit_line_decode(line, len - 1, &rec, &rlen);
+    if (rc == -DG_ENOMEM) return rc;
+    if (rc != 0) {
+        snprintf(what, sizeof what,
+                 "line %" PRIu64 " is not a base64-encoded record (export format)", lineno);
+        *step = dg_audit_verify_fail(v, DG_AUDIT_MALFORMED, what);
+        return 0;
+    }
+    *step = dg_audit_verify_record(v, rec, rlen);
+    dg_free(rec);
     return 0;
 }

@@ -105,6 +105,7 @@ struct dg_audit_verifier {
     /* the current segment */
     bool have_last;
     uint64_t seg_first_seq, last_seq, last_checkpoint_seq, last_index;
+    uint64_t tail_index; /* position of its first record after its last checkpoint; 0 = none */
     uint8_t last_hash[32];
     char gateway_id[DG_AUDIT_ID_MAX + 1];
     size_t gateway_id_len;
@@ -210,5 +211,22 @@ int dg_audit_record_hash(const uint8_t *buf, size_t len, const struct dg_audit_v
  */
 int dg_audit_line_encode(const uint8_t *buf, size_t len, char **out, size_t *outlen);
 int dg_audit_line_decode(const char *line, size_t len, uint8_t **out, size_t *outlen);
+
+/* Longest line (without its '\n') read as a record: a record is a few hundred bytes. */
+#define DG_AUDIT_LINE_MAX (1u << 20)
+
+/*
+ * Feed the next line of an exported trail to v: line[len] (borrowed) as
+ * getline() returns it, with its '\n'; lineno is its 1-based number, for the
+ * finding's text. A line that decodes (dg_audit_line_decode) is fed as a
+ * record (dg_audit_verify_record); a line without its '\n' (the export was
+ * cut off mid-record), one longer than DG_AUDIT_LINE_MAX, or one that is not
+ * canonical base64 is a DG_AUDIT_MALFORMED break (dg_audit_verify_fail).
+ * Returns 0 with the step in *step, or -DG_ENOMEM (nothing fed: the trail
+ * could not be checked). This is what `dosegate-audit verify FILE` does
+ * with each line.
+ */
+int dg_audit_verify_line(struct dg_audit_verifier *v, const char *line, size_t len, uint64_t lineno,
+                         enum dg_audit_step *step);
 
 #endif

@@ -864,6 +864,35 @@ static void test_duplicates_and_restarts(void **state)
     dg_audit_key_free(key);
 }
 
+/* A followed trail with --require-signed-tail: the unsigned tail is reported
+   at its first record's position, redeliveries skipped on the way counting
+   as positions (found by fuzz_audit_verify: the position was computed as
+   the last record's minus the tail's length, one off per redelivery). */
+static void test_unsigned_tail_position_with_redelivery(void **state)
+{
+    (void)state;
+    dg_audit_key *key = NULL;
+    assert_int_equal(dg_audit_key_generate(&key), 0);
+    struct trail t;
+    build(&t, key); /* seq 1-4, 5 checkpoint, 6-9, 10 checkpoint, 11-12, 13 checkpoint */
+    drop(&t, 12);   /* seq 11-12 unsigned, at positions 11 and 12 ... */
+    uint8_t *again = dg_malloc(t.len[10]);
+    assert_non_null(again);
+    memcpy(again, t.rec[10], t.len[10]);
+    push(&t, again, t.len[10]); /* ... and seq 11 redelivered at position 13 */
+    swap(&t, 11, 12);           /* 11, 11 again, 12 */
+    struct dg_audit_verify_opts o = {
+        .pubkey = key, .skip_duplicates = true, .require_signed_tail = true};
+    struct dg_audit_summary s;
+    assert_int_equal(verify(&t, &o, &verifier, &s), DG_AUDIT_UNSIGNED_TAIL);
+    assert_int_equal(s.duplicates, 1);
+    assert_int_equal(s.unsigned_records, 2);
+    assert_int_equal(verifier.finding.seq, 11);
+    assert_int_equal(verifier.finding.index, 11);
+    trail_free(&t);
+    dg_audit_key_free(key);
+}
+
 static void test_malformed_and_empty(void **state)
 {
     (void)state;
@@ -919,6 +948,88 @@ static void test_export_lines(void **state)
             fail_msg("accepted \"%s\"", bad[i]);
         assert_null(back);
     }
+}
+
+/* What `dosegate-audit verify FILE` does with each line (dg_audit_verify_line):
+   a good line is its record; a cut, oversized or non-base64 line is a
+   malformed break at that line. */
+static void test_export_verify_lines(void **state)
+{
+    (void)state;
+    dg_audit_key *key = NULL;
+    assert_int_equal(dg_audit_key_generate(&key), 0);
+    struct trail t;
+    build(&t, key);
+    struct dg_audit_verify_opts o = {.pubkey = key, .require_signed_tail = true};
+    struct dg_audit_summary s;
+    enum dg_audit_step step;
+
+    /* The whole trail, line by line: intact, as fed record by record. */
+    dg_audit_verifier_init(&verifier, &o);
+    for (size_t i = 0; i < t.n; i++) {
+        char *line = NULL;
+        size_t n = 0;
+        assert_int_equal(dg_audit_line_encode(t.rec[i], t.len[i], &line, &n), 0);
+        assert_int_equal(dg_audit_verify_line(&verifier, line, n, i + 1, &step), 0);
+        assert_true(step == DG_AUDIT_STEP_RECORD || step == DG_AUDIT_STEP_CHECKPOINT);
+        dg_free(line);
+    }
+    assert_int_equal(dg_audit_verify_finish(&verifier, &s), DG_AUDIT_INTACT);
+    assert_int_equal(s.records, t.n);
+    assert_int_equal(s.checkpoints, 3);
+
+    /* Line 2 bad in each way: the break is there, named as such. */
+    static const struct {
+        const char *line;
+        const char *what;
+    } bad[] = {
+        {"CAEQKv8=", "line 2 is incomplete (no newline)"},
+        {"CAEQ Kv8=\n", "line 2 is not a base64-encoded record"},
+        {"\n", "line 2 is not a base64-encoded record"},
+        {"CAEQKv8=\n", "not an AuditRecord"}, /* base64 of bytes that are not a record */
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        dg_audit_verifier_init(&verifier, &o);
+        char *line = NULL;
+        size_t n = 0;
+        assert_int_equal(dg_audit_line_encode(t.rec[0], t.len[0], &line, &n), 0);
+        assert_int_equal(dg_audit_verify_line(&verifier, line, n, 1, &step), 0);
+        dg_free(line);
+        assert_int_equal(step, DG_AUDIT_STEP_RECORD);
+        assert_int_equal(
+            dg_audit_verify_line(&verifier, bad[k].line, strlen(bad[k].line), 2, &step), 0);
+        assert_int_equal(step, DG_AUDIT_STEP_BROKEN);
+        assert_int_equal(dg_audit_verify_finish(&verifier, &s), DG_AUDIT_MALFORMED);
+        assert_int_equal(verifier.finding.index, 2);
+        if (!strstr(verifier.finding.what, bad[k].what))
+            fail_msg("line \"%s\": \"%s\", want \"%s\"", bad[k].line, verifier.finding.what,
+                     bad[k].what);
+    }
+
+    /* A line longer than DG_AUDIT_LINE_MAX is refused unread. */
+    size_t big = DG_AUDIT_LINE_MAX + 5;
+    char *huge = malloc(big);
+    assert_non_null(huge);
+    memset(huge, 'A', big - 1);
+    huge[big - 1] = '\n';
+    dg_audit_verifier_init(&verifier, &o);
+    assert_int_equal(dg_audit_verify_line(&verifier, huge, big, 1, &step), 0);
+    free(huge);
+    assert_int_equal(step, DG_AUDIT_STEP_BROKEN);
+    assert_non_null(strstr(verifier.finding.what, "line 1 is too long"));
+
+    /* Out of memory decoding the line: nothing is fed. */
+    char *line = NULL;
+    size_t n = 0;
+    assert_int_equal(dg_audit_line_encode(t.rec[0], t.len[0], &line, &n), 0);
+    dg_audit_verifier_init(&verifier, &o);
+    dg_alloc_fail_after(1);
+    assert_int_equal(dg_audit_verify_line(&verifier, line, n, 1, &step), -DG_ENOMEM);
+    dg_alloc_fail_after(0);
+    assert_int_equal(verifier.index, 0);
+    dg_free(line);
+    trail_free(&t);
+    dg_audit_key_free(key);
 }
 
 /* ---------------------------------------------------------------- config */
@@ -1017,8 +1128,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoint_forged_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rehashed_edit_caught_at_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_and_restarts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsigned_tail_position_with_redelivery, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_malformed_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_verify_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_section, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

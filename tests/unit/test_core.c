@@ -4,12 +4,14 @@
  * permits and clock skew. Table-driven where it helps, time passed in, no
  * sleeps. Rule thresholds are in test_rules_pump.c and test_rules_vitals.c.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/internal.h" /* the saved state's layout, to forge one */
 #include "core_fixture.h"
 
 #define teardown fx_teardown
@@ -589,6 +591,455 @@ static void damaged_state_is_refused(void **state)
     dg_free(blob);
 }
 
+/* ------------------------------------------------------------ forged states */
+
+/*
+ * A saved state taken apart into its structs (persist.c's layout: header,
+ * ack ids, pumps, monitors, patients, beds each followed by its alerts,
+ * FNV-1a trailer), to be edited one field at a time and put back together
+ * with a right checksum: what someone who can write the state directory
+ * can make. The state: pump-1 on bed-1 over its hard rate (a latched rate
+ * alert, a pause pending), monitor-1 there with a baseline and a heart rate
+ * over its critical limit (a second alert), an acknowledgement, and pump-2
+ * running on bed-2 for another patient.
+ */
+#define FG_PUMPS    2
+#define FG_BEDS     2
+#define FG_PATIENTS 2
+#define FG_ALERTS   8
+
+struct forge {
+    struct dg_persist_header h;
+    char ack_ids[DG_ACK_IDS_KEPT][DG_ID_MAX];
+    struct dg_pump pumps[FG_PUMPS];
+    struct dg_monitor monitor;
+    struct dg_patient patients[FG_PATIENTS];
+    struct dg_bed beds[FG_BEDS];
+    struct dg_alert alerts[FG_BEDS][FG_ALERTS];
+};
+
+static uint64_t fnv1a64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static void forged_world(struct fx *f)
+{
+    struct dg_telemetry t = fx_tele(f, DG_PUMP_RUNNING, 7.5);
+    assert_int_equal(fx_send_tele(f, &t), 0);
+    struct dg_vitals v = fx_vitals(f);
+    v.heart_rate_bpm.value = 160; /* over the critical 150 while a pump runs */
+    assert_int_equal(fx_send_vitals(f, &v), 0);
+    struct dg_ack ack = {.reset = false};
+    snprintf(ack.alert_id, sizeof ack.alert_id, "%s", fx_last(f, "rate", NULL)->alert_id);
+    snprintf(ack.user_id, sizeof ack.user_id, "nurse-1");
+    snprintf(ack.ack_id, sizeof ack.ack_id, "k-1");
+    assert_int_equal(dg_core_ack(f->core, &ack, f->now), 0);
+    t = fx_tele(f, DG_PUMP_RUNNING, 0.75);
+    snprintf(t.pump_id, sizeof t.pump_id, "pump-2");
+    snprintf(t.bed_id, sizeof t.bed_id, "bed-2");
+    snprintf(t.patient_ref, sizeof t.patient_ref, "pt-2");
+    snprintf(t.session_id, sizeof t.session_id, "s-9");
+    t.incarnation = 0x1002;
+    t.seq = 1;
+    assert_int_equal(fx_send_tele(f, &t), 0);
+}
+
+/* blob[len] into g; the layout must be the one this test knows. */
+static void forge_parse(const uint8_t *blob, size_t len, struct forge *g)
+{
+    memset(g, 0, sizeof *g);
+    size_t off = 0;
+#define TAKE(dst, n)                                                                               \
+    do {                                                                                           \
+        assert_true(off + (n) <= len);                                                             \
+        memcpy((dst), blob + off, (n));                                                            \
+        off += (n);                                                                                \
+    } while (0)
+    TAKE(&g->h, sizeof g->h);
+    assert_int_equal(g->h.n_pumps, FG_PUMPS);
+    assert_int_equal(g->h.n_monitors, 1);
+    assert_int_equal(g->h.n_patients, FG_PATIENTS);
+    assert_int_equal(g->h.n_beds, FG_BEDS);
+    TAKE(g->ack_ids, sizeof g->ack_ids);
+    TAKE(g->pumps, sizeof g->pumps);
+    TAKE(&g->monitor, sizeof g->monitor);
+    TAKE(g->patients, sizeof g->patients);
+    for (size_t i = 0; i < FG_BEDS; i++) {
+        TAKE(&g->beds[i], sizeof g->beds[i]);
+        assert_true(g->beds[i].n_alerts <= FG_ALERTS);
+        for (size_t j = 0; j < g->beds[i].n_alerts; j++)
+            TAKE(&g->alerts[i][j], sizeof g->alerts[i][j]);
+    }
+#undef TAKE
+    assert_int_equal(off + 8, len);
+}
+
+/* g back into blob (the same length), with the checksum of the result. */
+static void forge_build(const struct forge *g, uint8_t *blob, size_t len)
+{
+    size_t off = 0;
+#define PUT(src, n)                                                                                \
+    do {                                                                                           \
+        memcpy(blob + off, (src), (n));                                                            \
+        off += (n);                                                                                \
+    } while (0)
+    PUT(&g->h, sizeof g->h);
+    PUT(g->ack_ids, sizeof g->ack_ids);
+    PUT(g->pumps, sizeof g->pumps);
+    PUT(&g->monitor, sizeof g->monitor);
+    PUT(g->patients, sizeof g->patients);
+    for (size_t i = 0; i < FG_BEDS; i++) {
+        PUT(&g->beds[i], sizeof g->beds[i]);
+        for (size_t j = 0; j < g->beds[i].n_alerts; j++)
+            PUT(&g->alerts[i][j], sizeof g->alerts[i][j]);
+    }
+#undef PUT
+    assert_int_equal(off + 8, len);
+    uint64_t sum = fnv1a64(blob, off);
+    memcpy(blob + off, &sum, 8);
+}
+
+/* A bool holding another byte than 0 or 1 (written as a byte). */
+static void set_flag(bool *b, unsigned char v)
+{
+    memcpy(b, &v, 1);
+}
+
+/* The alert of condition on bed 0 (bed-1). */
+static struct dg_alert *forge_alert(struct forge *g, const char *condition)
+{
+    for (size_t j = 0; j < g->beds[0].n_alerts; j++)
+        if (strcmp(g->alerts[0][j].condition, condition) == 0) return &g->alerts[0][j];
+    fail_msg("no %s alert on bed-1", condition);
+    return NULL;
+}
+
+/* One forgery each, every one a state the core cannot have written and
+   that the harness tests/fuzz/fuzz_state_load.c found to crash or corrupt
+   the core once loaded (or, for n_nibp and n_sessions, checked before). */
+static void fg_ack_id_unterminated(struct forge *g)
+{
+    memset(g->ack_ids[0], 'k', DG_ID_MAX);
+}
+static void fg_pump_id_unterminated(struct forge *g)
+{
+    memset(g->pumps[0].id, 'p', DG_ID_MAX);
+}
+static void fg_pump_bed_unterminated(struct forge *g)
+{
+    memset(g->pumps[0].bed_id, 'b', DG_ID_MAX);
+}
+static void fg_program_drug_unterminated(struct forge *g)
+{
+    memset(g->pumps[0].last.program.drug_code, 'd', DG_ID_MAX);
+}
+static void fg_pump_bool(struct forge *g)
+{
+    set_flag(&g->pumps[0].started, 2);
+}
+static void fg_pump_have_last_bool(struct forge *g)
+{
+    set_flag(&g->pumps[0].have_last, 0x77);
+}
+static void fg_pending_active_bool(struct forge *g)
+{
+    set_flag(&g->pumps[0].pending.active, 0x40);
+}
+static void fg_pump_state(struct forge *g)
+{
+    g->pumps[0].state = (enum dg_pump_state)42;
+}
+static void fg_last_state(struct forge *g)
+{
+    g->pumps[0].last.state = (enum dg_pump_state)99;
+}
+static void fg_pending_action(struct forge *g)
+{
+    g->pumps[0].pending.action = (enum dg_command_action)7;
+}
+static void fg_pending_without_action(struct forge *g)
+{
+    g->pumps[0].pending.action = (enum dg_command_action)0;
+}
+static void fg_retired_beyond_array(struct forge *g)
+{
+    g->pumps[0].seq.n_retired = DG_INCARNATIONS_KEPT + 1;
+}
+static void fg_clock_offset(struct forge *g)
+{
+    g->pumps[0].clock.offset_ms = INT64_MIN;
+}
+static void fg_clock_time(struct forge *g)
+{
+    g->pumps[0].clock.last_device_ms = UINT64_MAX;
+}
+static void fg_integrated_nan(struct forge *g)
+{
+    g->pumps[0].integrated_mg = NAN;
+}
+static void fg_weight_negative(struct forge *g)
+{
+    g->pumps[0].trusted_weight_kg = -70;
+}
+static void fg_last_rate_nan(struct forge *g)
+{
+    g->pumps[0].last.rate_ml_per_h = NAN;
+}
+static void fg_pump_id_twice(struct forge *g)
+{
+    memcpy(g->pumps[1].id, g->pumps[0].id, DG_ID_MAX);
+}
+static void fg_monitor_id_unterminated(struct forge *g)
+{
+    memset(g->monitor.id, 'm', DG_ID_MAX);
+}
+static void fg_measurement_bool(struct forge *g)
+{
+    set_flag(&g->monitor.last.heart_rate_bpm.present, 3);
+}
+static void fg_measurement_nan(struct forge *g)
+{
+    g->monitor.last.spo2_pct.value = NAN;
+}
+static void fg_monitor_since(struct forge *g)
+{
+    g->monitor.hr_warn_since_ms = UINT64_MAX;
+}
+static void fg_patient_ref_twice(struct forge *g)
+{
+    memcpy(g->patients[1].ref, g->patients[0].ref, DG_ID_MAX);
+}
+static void fg_sessions_beyond_array(struct forge *g)
+{
+    g->patients[0].n_sessions = DG_SESSIONS_KEPT + 1;
+}
+static void fg_session_dose_nan(struct forge *g)
+{
+    g->patients[0].sessions[0].dose_mg_per_kg = NAN;
+}
+static void fg_session_id_unterminated(struct forge *g)
+{
+    memset(g->patients[0].sessions[0].session_id, 's', DG_ID_MAX);
+}
+static void fg_bed_id_unterminated(struct forge *g)
+{
+    memset(g->beds[0].id, 'b', DG_ID_MAX);
+}
+static void fg_bed_id_twice(struct forge *g)
+{
+    memcpy(g->beds[1].id, g->beds[0].id, DG_ID_MAX);
+}
+static void fg_nibp_beyond_array(struct forge *g)
+{
+    g->beds[0].n_nibp = DG_NIBP_KEPT + 1;
+}
+static void fg_baseline_nan(struct forge *g)
+{
+    g->beds[0].baseline.sys = NAN;
+}
+static void fg_baseline_bool(struct forge *g)
+{
+    set_flag(&g->beds[0].have_baseline, 5);
+}
+static void fg_targets_beyond_array(struct forge *g)
+{
+    forge_alert(g, "rate")->n_targets = DG_TARGETS_MAX + 1;
+}
+static void fg_alert_kind(struct forge *g)
+{
+    forge_alert(g, "rate")->kind = (enum dg_alert_kind)9;
+}
+static void fg_alert_priority(struct forge *g)
+{
+    forge_alert(g, "rate")->priority = (enum dg_priority)4;
+}
+static void fg_alert_action(struct forge *g)
+{
+    forge_alert(g, "rate")->action = (enum dg_alert_action)3;
+}
+static void fg_alert_latched_bool(struct forge *g)
+{
+    set_flag(&forge_alert(g, "rate")->latched, 2);
+}
+static void fg_alert_message_unterminated(struct forge *g)
+{
+    struct dg_alert *a = forge_alert(g, "rate");
+    memset(a->message, 'x', sizeof a->message);
+}
+static void fg_alert_target_unterminated(struct forge *g)
+{
+    memset(forge_alert(g, "rate")->targets[0], 't', DG_ID_MAX);
+}
+static void fg_alert_other_bed(struct forge *g)
+{
+    snprintf(forge_alert(g, "rate")->bed_id, DG_ID_MAX, "bed-2");
+}
+static void fg_alert_twice(struct forge *g)
+{
+    struct dg_alert *a = forge_alert(g, "rate"), *b = forge_alert(g, "heart-rate");
+    memcpy(b->condition, a->condition, DG_ID_MAX);
+    memcpy(b->source_id, a->source_id, DG_ID_MAX);
+}
+static void fg_bed_running(struct forge *g)
+{
+    g->beds[1].n_running = 3; /* bed-2 has one pump, running */
+}
+static void fg_bed_monitors(struct forge *g)
+{
+    g->beds[1].n_monitors = 1; /* bed-2 has none */
+}
+static void fg_pump_bed_unknown(struct forge *g)
+{
+    snprintf(g->pumps[1].bed_id, DG_ID_MAX, "bed-9"); /* and bed-2 counts it no more */
+    g->beds[1].n_pumps = 0;
+    g->beds[1].n_running = 0;
+}
+static void fg_monitor_bed_unknown(struct forge *g)
+{
+    snprintf(g->monitor.bed_id, DG_ID_MAX, "bed-9");
+    g->beds[0].n_monitors = 0;
+}
+static void fg_timeline(struct forge *g)
+{
+    g->h.tl_clin_ms = UINT64_MAX;
+}
+
+/* Each forged field is refused (-DG_EINVAL) and the core keeps its state. */
+static void forged_state_is_refused(void **state)
+{
+    struct fx *f = *state;
+    forged_world(f);
+    uint8_t *blob = NULL, *again = NULL;
+    size_t len = 0, alen = 0;
+    assert_int_equal(dg_core_save(f->core, &blob, &len), 0);
+    static struct forge g;
+    forge_parse(blob, len, &g);
+    assert_true(forge_alert(&g, "rate")->n_targets == 1);
+    assert_true(g.pumps[0].pending.active);
+    assert_true(g.beds[0].have_baseline);
+    assert_true(g.patients[0].n_sessions >= 1);
+    static const struct {
+        const char *name;
+        void (*edit)(struct forge *);
+    } rows[] = {
+        {"ack id unterminated", fg_ack_id_unterminated},
+        {"pump id unterminated", fg_pump_id_unterminated},
+        {"pump bed id unterminated", fg_pump_bed_unterminated},
+        {"program drug code unterminated", fg_program_drug_unterminated},
+        {"pump bool not 0 or 1", fg_pump_bool},
+        {"pump have_last not 0 or 1", fg_pump_have_last_bool},
+        {"pending command active not 0 or 1", fg_pending_active_bool},
+        {"pump state out of range", fg_pump_state},
+        {"last telemetry state out of range", fg_last_state},
+        {"pending command action out of range", fg_pending_action},
+        {"pending command without an action", fg_pending_without_action},
+        {"retired incarnations beyond their array", fg_retired_beyond_array},
+        {"device clock offset beyond any clock", fg_clock_offset},
+        {"device clock time beyond any clock", fg_clock_time},
+        {"integrated dose NaN", fg_integrated_nan},
+        {"trusted weight negative", fg_weight_negative},
+        {"last telemetry rate NaN", fg_last_rate_nan},
+        {"two pumps with one id", fg_pump_id_twice},
+        {"monitor id unterminated", fg_monitor_id_unterminated},
+        {"measurement bool not 0 or 1", fg_measurement_bool},
+        {"measurement NaN", fg_measurement_nan},
+        {"condition delay start beyond any clock", fg_monitor_since},
+        {"two patients with one ref", fg_patient_ref_twice},
+        {"sessions beyond their array", fg_sessions_beyond_array},
+        {"session dose NaN", fg_session_dose_nan},
+        {"session id unterminated", fg_session_id_unterminated},
+        {"bed id unterminated", fg_bed_id_unterminated},
+        {"two beds with one id", fg_bed_id_twice},
+        {"NIBP readings beyond their array", fg_nibp_beyond_array},
+        {"baseline NaN", fg_baseline_nan},
+        {"have_baseline not 0 or 1", fg_baseline_bool},
+        {"alert targets beyond their array", fg_targets_beyond_array},
+        {"alert kind out of range", fg_alert_kind},
+        {"alert priority out of range", fg_alert_priority},
+        {"alert action out of range", fg_alert_action},
+        {"alert latched not 0 or 1", fg_alert_latched_bool},
+        {"alert message unterminated", fg_alert_message_unterminated},
+        {"alert target unterminated", fg_alert_target_unterminated},
+        {"alert of another bed", fg_alert_other_bed},
+        {"two alerts for one condition and source", fg_alert_twice},
+        {"bed running more pumps than run there", fg_bed_running},
+        {"bed counting a monitor it does not have", fg_bed_monitors},
+        {"pump on a bed the state does not have", fg_pump_bed_unknown},
+        {"monitor on a bed the state does not have", fg_monitor_bed_unknown},
+        {"timeline beyond any clock", fg_timeline},
+    };
+    uint8_t *forged = dg_malloc(len);
+    assert_non_null(forged);
+    /* The forge itself: put back unedited, the state loads. */
+    forge_build(&g, forged, len);
+    assert_memory_equal(forged, blob, len);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        static struct forge e;
+        e = g;
+        rows[i].edit(&e);
+        forge_build(&e, forged, len);
+        int rc = dg_core_load(f->core, forged, len, f->now);
+        if (rc != -DG_EINVAL) fail_msg("%s: loaded (%d), not refused", rows[i].name, rc);
+        assert_int_equal(dg_core_save(f->core, &again, &alen), 0);
+        if (alen != len || memcmp(again, blob, len) != 0)
+            fail_msg("%s: the core changed", rows[i].name);
+        dg_free(again);
+    }
+    /* Unedited, after all that: it loads. */
+    forge_build(&g, forged, len);
+    assert_int_equal(dg_core_load(f->core, forged, len, f->now), 0);
+    dg_free(forged);
+    dg_free(blob);
+}
+
+/* What a core saves holds no heap address: a bed's alerts pointer and
+   capacity are saved as zeros, and a state loaded and saved again is the
+   same bytes (found by tests/fuzz/fuzz_state_load.c: the saved pointer made
+   every save of a bed with alerts differ). */
+static void saved_state_holds_no_address(void **state)
+{
+    struct fx *f = *state;
+    forged_world(f);
+    uint8_t *a = NULL, *b = NULL, *c = NULL;
+    size_t alen = 0, blen = 0, clen = 0;
+    assert_int_equal(dg_core_save(f->core, &a, &alen), 0);
+    static struct forge g;
+    forge_parse(a, alen, &g);
+    uint8_t *rebuilt = dg_malloc(alen);
+    assert_non_null(rebuilt);
+    forge_build(&g, rebuilt, alen); /* the layout is the one this test knows */
+    assert_memory_equal(rebuilt, a, alen);
+    dg_free(rebuilt);
+    for (size_t i = 0; i < FG_BEDS; i++) {
+        assert_null(g.beds[i].alerts);
+        assert_int_equal(g.beds[i].cap_alerts, 0);
+    }
+    assert_true(g.beds[0].n_alerts >= 2);
+    dg_core *c1 = NULL, *c2 = NULL;
+    struct dg_core_config cfg = {
+        .gateway_id = "gw-t", .id_prefix = "t2", .druglib = &f->lib, .device_time_scale = 1};
+    struct dg_sink sink = {&f->rec, fx_on_alert, fx_on_alarms, fx_on_command, fx_on_audit};
+    assert_int_equal(dg_core_new(&c1, &cfg, &sink), 0);
+    assert_int_equal(dg_core_new(&c2, &cfg, &sink), 0);
+    assert_int_equal(dg_core_load(c1, a, alen, f->now), 0);
+    assert_int_equal(dg_core_save(c1, &b, &blen), 0);
+    assert_int_equal(dg_core_load(c2, b, blen, f->now), 0);
+    assert_int_equal(dg_core_save(c2, &c, &clen), 0);
+    assert_int_equal(blen, clen);
+    assert_memory_equal(b, c, blen);
+    dg_core_free(c1);
+    dg_core_free(c2);
+    dg_free(a);
+    dg_free(b);
+    dg_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +1063,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(restart_keeps_latched_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_never_resets_24h_dose, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_state_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(forged_state_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(saved_state_holds_no_address, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
