@@ -160,6 +160,10 @@ static void check(int ok, const char *what)
  *   - docs/rules.md "Programs: checked on every change" (seed
  *     weight-adopt-other-session): only the reset of the weight-change alert
  *     of the pump's current session adopts the program's weight.
+ * and one promise the harness itself had wrong (the campaign of 2026-12-02,
+ * seed weight-change-two-beds): of two weight-change alerts of one session
+ * (the pump moved beds with the edit outstanding), only the reset of the one
+ * on the pump's bed now adopts the weight; the core was right.
  */
 static bool strict;
 
@@ -270,6 +274,11 @@ struct mirror_pump {
     /* The weight-change alerts this session's edits are on. */
     size_t n_wc;
     char wc_ids[4][DG_ID_MAX];
+    /* The one that speaks for the session now (rules_pump.c
+       weight_alert_id): the alert on the pump's bed when an edit was last
+       judged. Only its reset adopts the weight; the reset of one left on a
+       bed the pump has left adopts nothing (seed weight-change-two-beds). */
+    char wc_current[DG_ID_MAX];
     bool pending;
     enum dg_command_action pending_action;
     enum dg_command_action strongest; /* strongest PAUSE/STOP ever sent to it */
@@ -1269,6 +1278,7 @@ static void check_weight_change(struct mirror_pump *mp, const struct dg_telemetr
             listed = strcmp(mp->wc_ids[i], a->id) == 0;
         if (!listed && mp->n_wc < 4) snprintf(mp->wc_ids[mp->n_wc++], DG_ID_MAX, "%s", a->id);
         if (!listed && mp->n_wc == 4) mp->weight_known = false; /* harness: table full */
+        snprintf(mp->wc_current, sizeof mp->wc_current, "%s", a->id);
         if (t->state == DG_PUMP_RUNNING || t->state == DG_PUMP_PROGRAMMED)
             check(a->latched && a->action >= DG_ACTION_PAUSE && target_index(a, t->pump_id) >= 0,
                   "a weight-change pauses the pump and latches");
@@ -1365,6 +1375,7 @@ static void pump_accepting(struct mirror_pump *p, const struct dg_telemetry *t, 
         p->adopt = false;
         p->weight_known = true;
         p->n_wc = 0;
+        p->wc_current[0] = '\0';
         p->pending = false;
     }
     p->state = t->state;
@@ -1586,14 +1597,19 @@ static void feed_ack(dg_core *core, const struct dg_ack *k, struct dg_now now)
         }
         /* A reset weight change: "the clinician confirms the new weight",
            adopted at the pump's next telemetry, for the session whose edit
-           the alert is about; the reset of an earlier session's alert
-           (still latched) adopts nothing. */
+           the alert is about, and only by the alert that speaks for it now;
+           the reset of an earlier session's alert (still latched), or of one
+           left on a bed the pump has left, adopts nothing. */
         if (strcmp(c->condition, "weight-change") == 0) {
             struct mirror_pump *p = pump_find(c->source);
             bool ours = false;
             for (size_t w = 0; p && w < p->n_wc && !ours; w++)
                 ours = strcmp(p->wc_ids[w], c->id) == 0;
-            if (p && p->seq.have && ours) p->adopt = true;
+            bool current = ours && strcmp(p->wc_current, c->id) == 0;
+            if (p && p->seq.have && current) {
+                p->adopt = true;
+                p->wc_current[0] = '\0';
+            }
             if (p && p->seq.have && !ours && !strict) p->weight_known = false;
         }
     }
