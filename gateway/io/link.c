@@ -43,13 +43,14 @@
  * the buffers again (a double free). This is eclipse-paho/paho.mqtt.c#1621
  * and #1622 (open). It is not our usage: the gateway never touches Paho's
  * copies, and the race needs only a connection that dies under a publish.
- * So a client that reports a QoS 1 publish failed with -1 is "poisoned":
- * at the next connect it is retired (never reconnected, so never retried;
- * never destroyed, so never freed twice; its callbacks removed) and a fresh
- * client with the same id and options takes its place. Its other in-flight
- * messages are reported failed, so the owner resends them (the gateway's
- * outbox does). A retired client stays allocated until the process exits:
- * a few kilobytes per broken connection, counted (dg_link_retired()).
+ * So a client that reports a QoS 1 publish failed (any code), or loses its
+ * connection with publishes in flight (the failure may be reported only
+ * after the reconnect: TSan caught the simulator's client resending freed
+ * memory that way), is "poisoned": at the next connect it is retired (never reconnected, so never
+ * retried; never destroyed, so never freed twice; its callbacks removed) and a fresh client with
+ * the same id and options takes its place. Its other in-flight messages are reported failed, so the
+ * owner resends them (the gateway's outbox does). A retired client stays allocated until the
+ * process exits: a few kilobytes per broken connection, counted (dg_link_retired()).
  * tests/integration/test_flap.py reproduces the defect without this.
  *
  * Lifetime: dg_link_close() disconnects, then MQTTAsync_destroy() on the loop
@@ -562,6 +563,18 @@ static void report(dg_link *l, struct msg *m, int rc)
    in flight at Paho and are sent again (seen in the flap test: audit records
    542..571 arriving after 572..588). Messages without a token have no owner
    to send them again: they stay queued. */
+/* Hand this client nothing more; it is retired before the next connect
+   (top of file). */
+static void poison(dg_link *l, const char *why)
+{
+    if (l->poisoned) return;
+    l->poisoned = 1;
+    DG_WARN("link",
+            "link=%s msg=\"MQTT client poisoned, replaced at the next connect\" why=\"%s\" "
+            "defect=eclipse-paho/paho.mqtt.c#1621",
+            l->name, why);
+}
+
 static void fail_queued(dg_link *l)
 {
     struct msg *keep = NULL, **tail = &keep;
@@ -610,6 +623,10 @@ static void handle(dg_link *l, struct event *e)
             DG_WARN("link", "link=%s msg=\"connection lost; reconnecting\" cause=%s", l->name,
                     dg_log_q(q, sizeof q, e->text));
             fail_queued(l);
+            /* A publish handed to Paho and neither acknowledged nor failed
+               yet may be the one Paho freed (top of file): its failure can
+               come after the reconnect, too late to retire the client. */
+            if (l->n_inflight > 0) poison(l, "publishes in flight when the connection was lost");
             if (l->cb.disconnected) l->cb.disconnected(l->cb.ctx, l, e->text);
             l->down_reported = 1;
             schedule_retry(l);
@@ -642,15 +659,9 @@ static void handle(dg_link *l, struct event *e)
         inflight_remove(l, e->msg);
         DG_WARN("link", "link=%s msg=\"publish failed\" topic=%s code=%d error=%s", l->name,
                 e->msg->topic, e->code, dg_log_q(q, sizeof q, e->text));
-        if (e->code == MQTTASYNC_FAILURE && e->msg->qos > 0 && !l->poisoned) {
-            /* Paho's defect (top of file): hand this client nothing more;
-               it is retired before the next connect. */
-            l->poisoned = 1;
-            DG_WARN("link",
-                    "link=%s msg=\"a QoS 1 publish died with the socket: this MQTT client is "
-                    "retired at the next connect (Paho defect, eclipse-paho/paho.mqtt.c#1621)\"",
-                    l->name);
-        }
+        /* Any QoS 1 publish that failed may have been freed by Paho
+           (top of file), whatever the code says. */
+        if (e->msg->qos > 0 && !l->closing) poison(l, "a QoS 1 publish failed");
         report(l, e->msg, -DG_EMQTT);
         msg_free(e->msg);
         pump_queue(l);
