@@ -228,6 +228,10 @@ struct dg_persist_header {
     struct dg_core_stats counters;
 };
 
+/* The checksum that ends a saved state (FNV-1a 64 of the bytes before it),
+   for tests that forge one. */
+uint64_t dg_persist_checksum(const uint8_t *p, size_t n);
+
 /* ------------------------------------------------------------ state.c */
 
 void dg_copy_str(char *dst, size_t n, const char *src);

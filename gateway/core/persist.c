@@ -59,7 +59,7 @@
    subtracts them as signed numbers). */
 #define TIME_MAX_MS (UINT64_C(1) << 53)
 
-static uint64_t fnv1a64(const uint8_t *p, size_t n)
+uint64_t dg_persist_checksum(const uint8_t *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < n; i++) {
@@ -136,7 +136,7 @@ int dg_core_save(const dg_core *c, uint8_t **out, size_t *len)
         for (size_t j = 0; j < bd->n_alerts; j++)
             put(&b, bd->alerts[j], sizeof *bd->alerts[j]);
     }
-    uint64_t sum = b.err ? 0 : fnv1a64(b.p, b.len);
+    uint64_t sum = b.err ? 0 : dg_persist_checksum(b.p, b.len);
     put(&b, &sum, sizeof sum);
     if (b.err) {
         dg_free(b.p);
@@ -458,7 +458,7 @@ int dg_core_load(dg_core *c, const uint8_t *blob, size_t len, struct dg_now now)
     if (len < sizeof h + sizeof sum) return -DG_EINVAL;
     memcpy(&sum, blob + len - sizeof sum, sizeof sum);
     len -= sizeof sum;
-    if (fnv1a64(blob, len) != sum) return -DG_EINVAL;
+    if (dg_persist_checksum(blob, len) != sum) return -DG_EINVAL;
     if (take(blob, len, &off, &h, sizeof h) != 0) return -DG_EINVAL;
     if (memcmp(h.magic, MAGIC, 4) != 0 || h.version != FORMAT_VERSION ||
         h.sz_pump != sizeof(struct dg_pump) || h.sz_monitor != sizeof(struct dg_monitor) ||

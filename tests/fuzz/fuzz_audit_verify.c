@@ -74,15 +74,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define OPT_SIGNED_TAIL 0x01
-#define OPT_STOP        0x02
-#define OPT_NO_RESTART  0x04
-#define OPT_SKIP_DUP    0x08
-#define OPT_ANY_START   0x10
-#define OPT_FROM_SEQ    0x20
-#define OPT_EXPORT      0x80
-#define LEN_FAIL        0xffff
-
 static dg_audit_key *pub;
 
 /* DG_FUZZ_AUDIT_TRACE=1 prints each input's verdict on stderr (to read the

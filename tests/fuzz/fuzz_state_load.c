@@ -99,16 +99,6 @@ static void check(int ok, const char *what)
     }
 }
 
-static uint64_t fnv1a64(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* ---------------------------------------------------------------- the sink */
 
 static void on_alert(void *ctx, const struct dg_alert_event *ev)
@@ -510,7 +500,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t fail_at = 0;
     if (size >= 8) {
         if (memcmp(blob + size - 8, "OOM", 3) == 0) fail_at = 1 + blob[size - 5] % 64;
-        uint64_t sum = fnv1a64(blob, size - 8);
+        uint64_t sum = dg_persist_checksum(blob, size - 8);
         memcpy(blob + size - 8, &sum, 8);
     }
 

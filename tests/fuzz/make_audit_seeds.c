@@ -32,17 +32,7 @@
 #define GW       "gw-fuzz"
 #define T0       1767225600000ULL /* 2026-01-01T00:00:00Z */
 #define MAX_REC  64
-#define LEN_FAIL 0xffff /* fuzz_audit_verify: an unreadable line */
-
-/* fuzz_audit_verify's option bits */
-#define OPT_SIGNED_TAIL 0x01
-#define OPT_STOP        0x02
-#define OPT_NO_RESTART  0x04
-#define OPT_SKIP_DUP    0x08
-#define OPT_ANY_START   0x10
-#define OPT_FROM_SEQ    0x20
-#define OPT_EXPORT      0x80
-#define OPT_FILE        (OPT_SIGNED_TAIL | OPT_STOP) /* what verify FILE asks */
+#define OPT_FILE (OPT_SIGNED_TAIL | OPT_STOP) /* what verify FILE asks */
 
 static const char *outdir;
 static int failed;

@@ -618,16 +618,6 @@ struct forge {
     struct dg_alert alerts[FG_BEDS][FG_ALERTS];
 };
 
-static uint64_t fnv1a64(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static void forged_world(struct fx *f)
 {
     struct dg_telemetry t = fx_tele(f, DG_PUMP_RUNNING, 7.5);
@@ -701,7 +691,7 @@ static void forge_build(const struct forge *g, uint8_t *blob, size_t len)
     }
 #undef PUT
     assert_int_equal(off + 8, len);
-    uint64_t sum = fnv1a64(blob, off);
+    uint64_t sum = dg_persist_checksum(blob, off);
     memcpy(blob + off, &sum, 8);
 }
 
